@@ -1,0 +1,1 @@
+"""Music engines: each turns VideoFeatures + a request into audio."""

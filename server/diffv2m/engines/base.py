@@ -1,0 +1,73 @@
+"""What every engine takes and gives back.
+
+The job runner (``api/jobs.py``) and the CLI talk to engines only through these
+types, so an engine can be swapped without touching either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ..emotion import EmotionPreset
+from ..features.types import VideoFeatures
+
+SAMPLE_RATE = 44_100
+
+# progress(stage, fraction in [0, 1]); engines call it often and it raises
+# ``errors.Cancelled`` when the job was cancelled, which is how cancelling
+# "at the next step" works without engines knowing about jobs.
+ProgressFn = Callable[[str, float], None]
+
+
+def no_progress(stage: str, fraction: float) -> None:
+    """Default progress callback: ignore."""
+
+
+@dataclass
+class GenerationRequest:
+    features: VideoFeatures
+    emotion: EmotionPreset
+    seed: int
+    duration: float  # seconds of audio to produce (exact, to the sample)
+    steps: int | None = None  # sampler steps; None = the engine's default
+    guidance: float | None = None  # CFG scale; None = the engine's default
+    progress: ProgressFn = no_progress
+
+    @property
+    def num_samples(self) -> int:
+        return round(self.duration * SAMPLE_RATE)
+
+
+@dataclass
+class GenerationResult:
+    audio: np.ndarray  # (2, num_samples) float32, 44.1 kHz stereo
+    engine: str  # "default" or "diffv2m"
+    weights: str  # which weights made it ("none (embedded composer)", a path, a hub id)
+    sampler: str  # "composer" or e.g. "dpmpp-2m"
+    steps: int
+    seed: int
+    emotion: str
+    # Known exactly by the composer; None means "track them on the audio".
+    beats: np.ndarray | None = None  # seconds from range start
+    downbeats: np.ndarray | None = None
+    tempo: float | None = None
+    predicted_odf: np.ndarray | None = None  # (T,) the model's per-second rhythm, when it has one
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+
+class Engine(Protocol):
+    name: str  # "default" | "diffv2m"
+
+    def describe(self) -> dict[str, object]:
+        """Static facts for /health: weights found, device, default steps."""
+        ...
+
+    def generate(self, request: GenerationRequest) -> GenerationResult: ...

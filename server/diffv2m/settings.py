@@ -1,0 +1,61 @@
+"""Where things are and what is allowed: one object, filled from the environment.
+
+Every setting has a ``DIFFV2M_*`` environment variable and a CLI flag of the same
+name (``diffv2m serve --weights ...``). Nothing here downloads anything: a hub id
+is only fetched when ``allow_download`` is true (``DIFFV2M_ALLOW_DOWNLOAD=1``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "diffv2m"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else None
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    # Diff-V2M weights: a folder saved by this project (save_pretrained), a folder or
+    # file with the official model_odf.ckpt + model_config_odf.json, or a hub repo id.
+    weights: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_WEIGHTS") or None)
+    # CLIP ViT-B/32 image encoder: a local folder or a hub id (openai/clip-vit-base-patch32).
+    clip: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_CLIP") or None)
+    allow_download: bool = field(default_factory=lambda: _env_flag("DIFFV2M_ALLOW_DOWNLOAD"))
+    use_ema: bool = field(default_factory=lambda: _env_flag("DIFFV2M_USE_EMA"))
+    device: str = field(default_factory=lambda: os.environ.get("DIFFV2M_DEVICE", "auto"))
+
+    cache_dir: Path = field(default_factory=lambda: _env_path("DIFFV2M_CACHE_DIR") or _default_cache_dir())
+    cache_cap_mb: float = field(default_factory=lambda: float(os.environ.get("DIFFV2M_CACHE_CAP_MB", "2048")))
+
+    host: str = field(default_factory=lambda: os.environ.get("DIFFV2M_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(os.environ.get("DIFFV2M_PORT", "8767")))
+    token: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_TOKEN") or None)
+    max_upload_mb: float = field(default_factory=lambda: float(os.environ.get("DIFFV2M_MAX_UPLOAD_MB", "2048")))
+    # Local-path jobs may only name files under these folders (empty: any readable file).
+    allowed_roots: list[Path] = field(
+        default_factory=lambda: [Path(p).expanduser() for p in os.environ.get("DIFFV2M_ALLOWED_ROOTS", "").split(os.pathsep) if p]
+    )
+
+    def resolved_device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import torch
+
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
