@@ -22,6 +22,10 @@ def _env_path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _env_paths(name: str) -> list[Path]:
+    return [Path(p).expanduser() for p in os.environ.get(name, "").split(os.pathsep) if p]
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -45,9 +49,7 @@ class Settings:
     token: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_TOKEN") or None)
     max_upload_mb: float = field(default_factory=lambda: float(os.environ.get("DIFFV2M_MAX_UPLOAD_MB", "2048")))
     # Local-path jobs may only name files under these folders (empty: any readable file).
-    allowed_roots: list[Path] = field(
-        default_factory=lambda: [Path(p).expanduser() for p in os.environ.get("DIFFV2M_ALLOWED_ROOTS", "").split(os.pathsep) if p]
-    )
+    allowed_roots: list[Path] = field(default_factory=lambda: _env_paths("DIFFV2M_ALLOWED_ROOTS"))
 
     def resolved_device(self) -> str:
         if self.device != "auto":
