@@ -43,8 +43,20 @@ def find_blender_ext() -> Path | None:
     env = os.environ.get("BLENDER_EXT")
     if env and Path(env).is_file():
         return Path(env)
-    pattern = str(REPO / ".venv-bpy*" / "lib" / "python3*" / "site-packages" / "bpy" / "*" / "scripts"
-                  / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py")
+    pattern = str(
+        REPO
+        / ".venv-bpy*"
+        / "lib"
+        / "python3*"
+        / "site-packages"
+        / "bpy"
+        / "*"
+        / "scripts"
+        / "addons_core"
+        / "bl_pkg"
+        / "cli"
+        / "blender_ext.py"
+    )
     found = sorted(glob.glob(pattern))
     return Path(found[-1]) if found else None
 
@@ -79,22 +91,45 @@ def build_plain(staged: Path, output: Path) -> Path:
 
 
 def build_with_blender_ext(blender_ext: Path, staged: Path, output: Path) -> Path:
-    command = [sys.executable, str(blender_ext), "build", "--source-dir", str(staged),
-               "--output-filepath", str(output), f"--valid-tags={valid_tags_for(blender_ext)}"]
+    command = [
+        sys.executable,
+        str(blender_ext),
+        "build",
+        "--source-dir",
+        str(staged),
+        "--output-filepath",
+        str(output),
+        f"--valid-tags={valid_tags_for(blender_ext)}",
+    ]
     subprocess.run(command, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return output
 
 
 def build_with_blender(blender: str, staged: Path, output: Path) -> Path:
-    command = [blender, "--factory-startup", "--command", "extension", "build", "--source-dir", str(staged),
-               "--output-filepath", str(output)]
+    command = [
+        blender,
+        "--factory-startup",
+        "--command",
+        "extension",
+        "build",
+        "--source-dir",
+        str(staged),
+        "--output-filepath",
+        str(output),
+    ]
     subprocess.run(command, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return output
 
 
 def validate(blender_ext: Path, archive: Path) -> str:
     """Run Blender's validator on the zip; raises CalledProcessError (with its output) when it fails."""
-    command = [sys.executable, str(blender_ext), "validate", str(archive), f"--valid-tags={valid_tags_for(blender_ext)}"]
+    command = [
+        sys.executable,
+        str(blender_ext),
+        "validate",
+        str(archive),
+        f"--valid-tags={valid_tags_for(blender_ext)}",
+    ]
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return done.stdout
 

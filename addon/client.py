@@ -12,7 +12,6 @@ import ipaddress
 import json
 import mimetypes
 import os
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -162,7 +161,7 @@ class Client:
         try:
             value = json.loads(raw or b"{}")
         except ValueError as exc:
-            raise ServerError(f"The server at {self.base_url} did not answer with JSON; is it a Diff-V2M server?") from exc
+            raise ServerError(f"The server at {self.base_url} did not answer with JSON: is it Diff-V2M?") from exc
         if not isinstance(value, dict):
             raise ServerError(f"The server at {self.base_url} sent an unexpected answer to {path}.")
         return value
@@ -182,11 +181,11 @@ class Client:
             return urllib.request.urlopen(request, timeout=timeout or self.timeout)
         except urllib.error.HTTPError as exc:
             raise ServerError(_detail(exc), exc.code) from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise ServerUnreachable(f"The server at {self.base_url} did not answer in time.") from None
         except (urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            if isinstance(reason, (TimeoutError, socket.timeout)):
+            if isinstance(reason, TimeoutError):
                 raise ServerUnreachable(f"The server at {self.base_url} did not answer in time.") from None
             raise ServerUnreachable(
                 f"No Diff-V2M server answers at {self.base_url}: start it with 'diffv2m serve' "

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 import bpy
@@ -101,7 +102,7 @@ def source_frame_count(path: str, cache: dict[str, int]) -> int:
 
 def movie_timing(strip: object, fps: Fraction, cache: dict[str, int]) -> MovieStripTiming:
     """Plain timing data of a movie strip (raises OSError when its file cannot be read)."""
-    path = bpy.path.abspath(strip.filepath)
+    path = os.path.normpath(bpy.path.abspath(strip.filepath))
     try:
         frames = source_frame_count(path, cache)
     except RuntimeError as exc:

@@ -132,7 +132,11 @@ class ScoreJob:
             status = self.client.job(self.job_id)
             state = status.get("state")
             self.messages.put(
-                Progress(str(status.get("stage") or state or ""), float(status.get("progress") or 0.0), status.get("position"))
+                Progress(
+                    str(status.get("stage") or state or ""),
+                    float(status.get("progress") or 0.0),
+                    status.get("position"),
+                )
             )
             if state == "done":
                 break
@@ -143,8 +147,11 @@ class ScoreJob:
         result = dict(status.get("result") or {})
         beats = self.client.beats(self.job_id)
         self.messages.put(Progress("downloading", 1.0))
-        stem = wav_stem(str(result.get("emotion") or request.emotion), int(result.get("seed", request.seed)),
-                        str(result.get("engine") or request.engine))
+        stem = wav_stem(
+            str(result.get("emotion") or request.emotion),
+            int(result.get("seed", request.seed)),
+            str(result.get("engine") or request.engine),
+        )
         wav_path = claim_unique_file(request.output_dir, stem)
         try:
             self.client.download_audio(self.job_id, wav_path)

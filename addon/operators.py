@@ -110,7 +110,7 @@ class DIFFV2M_OT_watch_escape(bpy.types.Operator):
 
     bl_idname = "diffv2m.watch_escape"
     bl_label = "Watch for Esc"
-    bl_options = {"INTERNAL"}
+    bl_options = {"INTERNAL"}  # noqa: RUF012 (Blender reads this class attribute)
 
     _timer = None
 
@@ -168,8 +168,13 @@ class DIFFV2M_OT_start_server(bpy.types.Operator):
         try:
             argv = shlex.split(prefs.start_command, posix=os.name != "nt")
             with open(log_path, "ab") as log:
-                subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 start_new_session=os.name != "nt")
+                subprocess.Popen(
+                    argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=os.name != "nt",
+                )
         except (OSError, ValueError) as exc:
             self.report({"ERROR"}, f"Could not run the start command: {exc}.")
             return {"CANCELLED"}
@@ -182,7 +187,7 @@ class DIFFV2M_OT_notify(bpy.types.Operator):
 
     bl_idname = "diffv2m.notify"
     bl_label = "Score Message"
-    bl_options = {"INTERNAL"}
+    bl_options = {"INTERNAL"}  # noqa: RUF012 (Blender reads this class attribute)
 
     level: EnumProperty(items=[(k, k, "") for k in ("INFO", "WARNING", "ERROR")], default="INFO")
     message: StringProperty(default="")

@@ -118,7 +118,9 @@ def place_score(scene: object, frames: FrameRange, fps: Fraction, job: dict, mar
     gid = max(int(data.get("next", 1)), *(int(k) + 1 for k in data["generations"]), 1)
 
     wav = stored_path(job["wav_path"])
-    strip = compat.new_sound_strip(editor, strip_name(emotion, seed, engine), wav, free_channel(editor, frames), frames.start)
+    strip = compat.new_sound_strip(
+        editor, strip_name(emotion, seed, engine), wav, free_channel(editor, frames), frames.start
+    )
     # The WAV is exactly the range long; Blender may round its length up by a frame.
     if compat.frame(strip, "right_handle") > frames.end:
         compat.set_frame(strip, "right_handle", frames.end)

@@ -46,7 +46,9 @@ def scoring_range(context: object, scene: object) -> tuple[FrameRange, str]:
     if selected:
         frames = selection_range([compat.strip_extent(s) for s in selected])
         if not any(s.type == "MOVIE" for s in selected):
-            raise NothingToScore("None of the selected strips has picture: select movie strips (or set a preview range).")
+            raise NothingToScore(
+                "None of the selected strips has picture: select movie strips (or set a preview range)."
+            )
         return frames, "selection"
     if scene.use_preview_range:
         return FrameRange(scene.frame_preview_start, scene.frame_preview_end + 1), "preview range"

@@ -10,6 +10,7 @@ fps scenes (fps_base 1.001) stay exact over long ranges.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -136,7 +137,7 @@ def visible_pieces(strips: list[MovieStripTiming], frames: FrameRange) -> list[t
             spans.append((strip, lo, hi))
     cuts = sorted({frames.start, frames.end, *(lo for _, lo, _ in spans), *(hi for _, _, hi in spans)})
     pieces: list[tuple[MovieStripTiming, FrameRange]] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         covering = [s for s, lo, hi in spans if lo <= a and b <= hi]
         if not covering:
             continue

@@ -74,8 +74,14 @@ def add_movie(scene, name, path, channel, start, trim_start=0, trim_end=0, auto_
     if auto_rate:  # what the UI does: play at the media's speed in a scene of another rate
         before = {s.name for s in all_strips(editor)}
         props = {p.identifier for p in bpy.ops.sequencer.movie_strip_add.get_rna_type().properties}
-        kwargs = {"filepath": path, "frame_start": start - trim_start, "channel": channel, "sound": False,
-                  "adjust_playback_rate": True, "use_framerate": False}
+        kwargs = {
+            "filepath": path,
+            "frame_start": start - trim_start,
+            "channel": channel,
+            "sound": False,
+            "adjust_playback_rate": True,
+            "use_framerate": False,
+        }
         for flag in ("move_strips", "move_strips_after_add"):  # default True crashes headless 5.0/5.3
             if flag in props:
                 kwargs[flag] = False
@@ -102,15 +108,17 @@ def observe(scene) -> dict:
     strips = []
     for s in all_strips(scene.sequence_editor):
         tag = s.get("diffv2m_score")
-        strips.append({
-            "name": s.name,
-            "type": s.type,
-            "channel": s.channel,
-            "left": get_frame(s, "left_handle", "frame_final_start"),
-            "right": get_frame(s, "right_handle", "frame_final_end"),
-            "tag": tag.to_dict() if tag is not None else None,
-            "sound": bpy.path.abspath(s.sound.filepath) if s.type == "SOUND" else None,
-        })
+        strips.append(
+            {
+                "name": s.name,
+                "type": s.type,
+                "channel": s.channel,
+                "left": get_frame(s, "left_handle", "frame_final_start"),
+                "right": get_frame(s, "right_handle", "frame_final_end"),
+                "tag": tag.to_dict() if tag is not None else None,
+                "sound": bpy.path.abspath(s.sound.filepath) if s.type == "SOUND" else None,
+            }
+        )
     markers = sorted([m.name, m.frame] for m in scene.timeline_markers)
     return {"strips": sorted(strips, key=lambda s: s["name"]), "markers": markers}
 
@@ -121,8 +129,13 @@ def addon():
 
 def state() -> dict:
     s = bpy.context.window_manager.diffv2m_score_state
-    return {"running": s.running, "stage": s.stage, "progress": s.progress, "message": s.message,
-            "level": s.message_level}
+    return {
+        "running": s.running,
+        "stage": s.stage,
+        "progress": s.progress,
+        "message": s.message,
+        "level": s.message_level,
+    }
 
 
 def run_operator(scene, name: str) -> str | None:
@@ -140,8 +153,12 @@ def drive(timeout: float = JOB_TIMEOUT) -> list[dict]:
     seen = []
     deadline = time.monotonic() + timeout
     while addon().ticker.tick() is not None:
-        seen.append({"stage": bpy.context.window_manager.diffv2m_score_state.stage,
-                     "progress": bpy.context.window_manager.diffv2m_score_state.progress})
+        seen.append(
+            {
+                "stage": bpy.context.window_manager.diffv2m_score_state.stage,
+                "progress": bpy.context.window_manager.diffv2m_score_state.progress,
+            }
+        )
         if time.monotonic() > deadline:
             addon().ticker.cancel()
             raise TimeoutError("the job did not finish in time")
@@ -152,8 +169,11 @@ def drive(timeout: float = JOB_TIMEOUT) -> list[dict]:
 def plan(scene) -> dict:
     with sequencer_override(scene):
         p = addon().snapshot.plan_from_context(bpy.context)
-    return {"frames": [p.frames.start, p.frames.end], "fps": [p.fps.numerator, p.fps.denominator],
-            "segments": [dict(s.as_request(), strip=s.strip, frames=[s.frames.start, s.frames.end]) for s in p.segments]}
+    return {
+        "frames": [p.frames.start, p.frames.end],
+        "fps": [p.fps.numerator, p.fps.denominator],
+        "segments": [dict(s.as_request(), strip=s.strip, frames=[s.frames.start, s.frames.end]) for s in p.segments],
+    }
 
 
 def prefs():
@@ -173,8 +193,11 @@ def scenario_install(config: dict) -> dict:
     module = addon()
     return {
         "module": module.__name__,
-        "operators": [n for n in ("generate_score", "regenerate_score", "cancel_score", "check_server")
-                      if hasattr(bpy.ops.diffv2m, n)],
+        "operators": [
+            n
+            for n in ("generate_score", "regenerate_score", "cancel_score", "check_server")
+            if hasattr(bpy.ops.diffv2m, n)
+        ],
         "panel": hasattr(bpy.types, "SEQUENCER_PT_diffv2m_score"),
         "prefs_url": prefs().server_url,
     }
@@ -190,7 +213,8 @@ def build_cut_scene(config: dict, name: str, fps: int, fps_base: float, clips: d
     # The user's own work: a title over part of the range (channel 2 is taken there),
     # a sound strip on channel 3 outside the range, and markers, one named like ours.
     title = collection(scene.sequence_editor).new_effect(
-        "user title", "COLOR", 2, 10, **({"length": 20} if bpy.app.version >= (5, 0, 0) else {"frame_end": 30}))
+        "user title", "COLOR", 2, 10, **({"length": 20} if bpy.app.version >= (5, 0, 0) else {"frame_end": 30})
+    )
     title.select = False
     if config.get("user_sound"):
         collection(scene.sequence_editor).new_sound("user music", config["user_sound"], 3, b_end + 10)
@@ -271,6 +295,8 @@ def scenario_score(config: dict) -> dict:
     scene.use_preview_range = False
     out["empty_error"] = run_operator(scene, "generate_score")
     out["nothing_unchanged"] = observe(scene) == out["after_cancel"]
+    scores = os.path.join(os.path.dirname(blend), "scores")
+    out["scores_files"] = sorted(os.listdir(scores)) if os.path.isdir(scores) else []
     return out
 
 
@@ -296,8 +322,16 @@ def scenario_mapping(config: dict) -> dict:
     scene.view_settings.view_transform = "Standard"
     scene.render.image_settings.file_format = "PNG"
     for spec in config["strips"]:
-        add_movie(scene, spec["name"], spec["path"], spec["channel"], spec["start"], spec.get("trim_start", 0),
-                  spec.get("trim_end", 0), spec.get("auto_rate", False))
+        add_movie(
+            scene,
+            spec["name"],
+            spec["path"],
+            spec["channel"],
+            spec["start"],
+            spec.get("trim_start", 0),
+            spec.get("trim_end", 0),
+            spec.get("auto_rate", False),
+        )
     select_only(scene, {s["name"] for s in config["strips"]})
     out = {"plan": plan(scene), "shown": []}
     image_path = os.path.join(config["tmp"], "frame.png")
@@ -321,8 +355,7 @@ def main() -> int:
     result: dict = {"version": list(bpy.app.version), "version_string": bpy.app.version_string, "scenarios": {}}
     status = 0
     try:
-        bpy.ops.extensions.package_install_files(
-            filepath=CONFIG["zip"], repo="user_default", enable_on_install=True)
+        bpy.ops.extensions.package_install_files(filepath=CONFIG["zip"], repo="user_default", enable_on_install=True)
         result["installed"] = MODULE in sys.modules
         for item in CONFIG["scenarios"]:
             name, options = item["name"], {**CONFIG, **item}
