@@ -7,6 +7,7 @@ ended up with against how the scene was built and what the server returned.
 
 from __future__ import annotations
 
+import math
 import wave
 from collections import Counter
 from fractions import Fraction
@@ -275,5 +276,8 @@ def test_segments_describe_what_blender_shows(observed, release, media):
             continue
         seconds = segment["source_start"] + (frame - segment["frames"][0]) / fps * segment["speed"]
         expected = seconds * by_path[segment["path"]]
-        assert abs(frame_of_grey(grey) - float(expected)) <= 1.0, (release, frame, grey, segment)
+        # Blender shows the nearest whole source frame; the grey read back is within one level.
+        read = frame_of_grey(grey)
+        shown = {k for k in (math.floor(read), math.ceil(read)) if abs(k - read) <= 0.5}
+        assert any(abs(k - float(expected)) <= 0.5 + 1e-6 for k in shown), (release, frame, grey, expected, segment)
     assert checked_gap >= 2
