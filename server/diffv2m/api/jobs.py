@@ -19,7 +19,7 @@ from typing import Any
 
 from ..engines.base import ProgressFn
 from ..errors import Cancelled, Diffv2mError, NotFound
-from .store import FINAL_STATES, JobRecord, JobStore
+from .store import FINAL_STATES, INTERRUPTED, JobRecord, JobStore
 
 log = logging.getLogger("diffv2m.api")
 
@@ -159,7 +159,10 @@ class JobManager:
             result = self.runner(record, work, self._progress_for(record))
         except Cancelled:
             self.store.discard_results(record.id)
-            self._finish(record, "cancelled", None)
+            if self._stopping:  # the server is shutting down, nobody asked to cancel
+                self._finish(record, "failed", INTERRUPTED)
+            else:
+                self._finish(record, "cancelled", None)
         except Diffv2mError as exc:
             self.store.discard_results(record.id)
             self._finish(record, "failed", exc.message)
