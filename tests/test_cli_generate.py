@@ -13,6 +13,10 @@ import soundfile
 
 from diffv2m.benchmark.videos import ClipSpec, periodic_events
 
+# TEMPORARY until the features and composer branches land on main (removed before finishing).
+pytest.importorskip("diffv2m.features.extract")
+pytest.importorskip("diffv2m.engines.composer")
+
 
 @pytest.fixture(scope="module")
 def clip(clip_factory):

@@ -7,8 +7,6 @@ import io
 import numpy as np
 import soundfile
 
-from diffv2m.audio.loudness import measure_loudness
-
 STAGES = {"queued", "starting", "decoding video", "analysing", "generating", "tracking beats", "normalising", "done"}
 
 
@@ -27,6 +25,8 @@ def fetch_take(server, view: dict, take: int = 0) -> tuple[np.ndarray, int, dict
 
 def check_score(audio: np.ndarray, rate: int, beats: dict, duration: float) -> None:
     """44.1 kHz stereo, exactly ``duration`` long, -14 LUFS, peaks under -1 dBTP, beats inside the range."""
+    from diffv2m.audio.loudness import measure_loudness
+
     assert rate == 44_100
     assert audio.shape == (round(duration * 44_100), 2)
     lufs, peak_db = measure_loudness(audio.T, rate)
