@@ -19,12 +19,6 @@ def _db(value: float) -> float:
 
 def integrated_loudness(audio: np.ndarray, rate: int) -> float:
     """ITU-R BS.1770-4 integrated loudness in LUFS (-inf for silence or clips under 0.4 s)."""
-    try:  # the project's own meter once the composer's audio module provides it
-        from ..audio.loudness import integrated_loudness as project_meter  # type: ignore[import-not-found]
-    except ImportError:
-        project_meter = None
-    if project_meter is not None:
-        return float(project_meter(audio, rate))
     import pyloudnorm
 
     if audio.shape[-1] < int(0.4 * rate) or not np.any(audio):
