@@ -100,8 +100,30 @@ def source_frame_count(path: str, cache: dict[str, int]) -> int:
     return cache[path]
 
 
-def movie_timing(strip: object, fps: Fraction, cache: dict[str, int]) -> MovieStripTiming:
-    """Plain timing data of a movie strip (raises OSError when its file cannot be read)."""
+def children(strip: object) -> list:
+    """The strips inside a meta strip."""
+    return list(strip.strips if hasattr(strip, "strips") else strip.sequences)
+
+
+def has_picture(strip: object) -> bool:
+    """A movie strip, or a meta strip with one inside (what the model can see)."""
+    if strip.type == "MOVIE":
+        return True
+    return strip.type == "META" and any(has_picture(child) for child in children(strip))
+
+
+def movie_timing(
+    strip: object,
+    fps: Fraction,
+    cache: dict[str, int],
+    bounds: tuple[int, int] | None = None,
+    layer: tuple[int, ...] = (),
+) -> MovieStripTiming:
+    """Plain timing data of a movie strip (raises OSError when its file cannot be read).
+
+    ``bounds`` clips the visible part (a meta strip's handles), ``layer`` orders it among
+    other strips when it sits inside metas.
+    """
     path = os.path.normpath(bpy.path.abspath(strip.filepath))
     try:
         frames = source_frame_count(path, cache)
@@ -115,13 +137,14 @@ def movie_timing(strip: object, fps: Fraction, cache: dict[str, int]) -> MovieSt
         name=strip.name,
         channel=int(strip.channel),
         path=path,
-        left=int(frame(strip, "left_handle")),
-        right=int(frame(strip, "right_handle")),
+        left=max(int(frame(strip, "left_handle")), bounds[0]) if bounds else int(frame(strip, "left_handle")),
+        right=min(int(frame(strip, "right_handle")), bounds[1]) if bounds else int(frame(strip, "right_handle")),
         content_start=Fraction(frame(strip, "content_start")).limit_denominator(1 << 16),
         content_duration=duration,
         trim_start=trim_start,
         rate=playback_rate(frames, trim_start, trim_end, duration, movie_rate, fps),
         fps=movie_rate,
+        layer=layer or (int(strip.channel),),
     )
 
 

@@ -9,6 +9,7 @@ not seen by the model (docs/addon.md explains the choice).
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,7 +19,16 @@ import bpy
 from . import compat
 from .client import is_loopback_url
 from .jobs import ScoreRequest
-from .timeline import FrameRange, Segment, scene_fps, segments_for_range, selection_range
+from .timeline import (
+    FrameRange,
+    MovieStripTiming,
+    Segment,
+    scene_fps,
+    segments_for_range,
+    selection_range,
+    still,
+    visible_pieces,
+)
 
 MAX_SEED = 2**31 - 1
 
@@ -45,7 +55,7 @@ def scoring_range(context: object, scene: object) -> tuple[FrameRange, str]:
     selected = compat.selected_strips(context, scene)
     if selected:
         frames = selection_range([compat.strip_extent(s) for s in selected])
-        if not any(s.type == "MOVIE" for s in selected):
+        if not any(compat.has_picture(s) for s in selected):
             raise NothingToScore(
                 "None of the selected strips has picture: select movie strips (or set a preview range)."
             )
@@ -61,24 +71,65 @@ def plan_range(scene: object, frames: FrameRange, source: str) -> Plan:
         raise NothingToScore("The range to score is empty.")
     editor = scene.sequence_editor
     fps = fps_of(scene)
-    cache: dict[str, int] = {}
-    timings = []
-    for strip in compat.strips(editor) if editor else []:
-        if strip.type != "MOVIE" or strip.mute or compat.channel_muted(editor, strip.channel):
-            continue
-        left, right = compat.strip_extent(strip)
-        if right <= frames.start or left >= frames.end:
-            continue
-        try:
-            timings.append(compat.movie_timing(strip, fps, cache))
-        except (OSError, ValueError) as exc:
-            raise NothingToScore(str(exc)) from None
+    timings: list[MovieStripTiming] = []
+    if editor:
+        _collect_movies(editor, compat.strips(editor), (frames.start, frames.end), (), fps, {}, timings)
     segments = segments_for_range(timings, frames, fps)
     if not segments:
         raise NothingToScore(
             f"No movie strip shows picture in frames {frames.start}-{frames.end - 1}: nothing for the music to follow."
         )
     return Plan(scene.name, frames, fps, segments, source)
+
+
+def _collect_movies(
+    container: object,
+    strips: list,
+    bounds: tuple[int, int],
+    layer: tuple[int, ...],
+    fps: Fraction,
+    cache: dict[str, int],
+    found: list[MovieStripTiming],
+) -> None:
+    """Every unmuted movie strip visible within ``bounds``, looking inside meta strips."""
+    for strip in strips:
+        if strip.mute or compat.channel_muted(container, strip.channel):
+            continue
+        left, right = compat.strip_extent(strip)
+        inner = (max(left, bounds[0]), min(right, bounds[1]))
+        if inner[1] <= inner[0]:
+            continue
+        where = (*layer, int(strip.channel))
+        if strip.type == "MOVIE":
+            try:
+                found.append(compat.movie_timing(strip, fps, cache, inner, where))
+            except (OSError, ValueError) as exc:
+                raise NothingToScore(str(exc)) from None
+        elif strip.type == "META":
+            _collect_meta(strip, inner, where, fps, cache, found)
+
+
+def _collect_meta(
+    meta: object,
+    bounds: tuple[int, int],
+    layer: tuple[int, ...],
+    fps: Fraction,
+    cache: dict[str, int],
+    found: list[MovieStripTiming],
+) -> None:
+    """A meta's movies over its content, plus its held first/last picture where its handles reach past it."""
+    start = compat.frame(meta, "content_start")
+    first, end = math.ceil(start), math.floor(start + compat.frame(meta, "content_duration"))
+    inside: list[MovieStripTiming] = []
+    _collect_movies(
+        meta, compat.children(meta), (max(bounds[0], first), min(bounds[1], end)), layer, fps, cache, inside
+    )
+    found.extend(inside)
+    pieces = visible_pieces(inside, FrameRange(first, end)) if end > first else []
+    if pieces and bounds[0] < first and pieces[0][1].start == first:
+        found.append(still(pieces[0][0], first, bounds[0], min(first, bounds[1]), layer))
+    if pieces and bounds[1] > end and pieces[-1][1].end == end:
+        found.append(still(pieces[-1][0], end - 1, max(end, bounds[0]), bounds[1], layer))
 
 
 def plan_from_context(context: object) -> Plan:

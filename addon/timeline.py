@@ -11,7 +11,7 @@ fps scenes (fps_base 1.001) stay exact over long ranges.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 # Common NTSC-style rates have denominators of 1001; anything closer than this to
@@ -89,14 +89,57 @@ class MovieStripTiming:
     trim_start: int  # source frames cut from the media start (hold offset)
     rate: Fraction  # source frames per timeline frame
     fps: Fraction  # the media's frame rate
+    # Stacking order: (channel,) at the top level, (meta's channel, channel inside) in a meta.
+    layer: tuple[int, ...] = ()
+
+    @property
+    def stacking(self) -> tuple[int, ...]:
+        return self.layer or (self.channel,)
 
     @property
     def content_end(self) -> Fraction:
         return self.content_start + self.content_duration
 
+    @property
+    def is_still(self) -> bool:
+        return self.rate == 0
+
     def source_seconds(self, timeline_frame: Fraction) -> Fraction:
         """Time in the media file shown at a (fractional) timeline frame."""
         return (self.trim_start + (timeline_frame - self.content_start) * self.rate) / self.fps
+
+    def source_frame(self, timeline_frame: int) -> int:
+        """The whole source frame Blender shows at ``timeline_frame`` (nearest, kept inside the content)."""
+        last = self.trim_start + max(round(self.content_duration * self.rate) - 1, 0)
+        shown = round(self.trim_start + (timeline_frame - self.content_start) * self.rate)
+        return min(max(shown, self.trim_start), last)
+
+
+def still(strip: MovieStripTiming, frame: int, left: int, right: int, layer: tuple[int, ...] = ()) -> MovieStripTiming:
+    """A hold: the source frame ``strip`` shows at ``frame``, frozen over ``[left, right)``."""
+    return replace(
+        strip,
+        left=left,
+        right=right,
+        content_start=Fraction(left),
+        content_duration=right - left,
+        trim_start=strip.source_frame(frame),
+        rate=Fraction(0),
+        layer=layer or strip.layer,
+    )
+
+
+def with_holds(strip: MovieStripTiming) -> list[MovieStripTiming]:
+    """Split a strip into what plays and the held first/last frame where its handles pass the content."""
+    first, end = _ceil(strip.content_start), _floor(strip.content_end)
+    parts = []
+    if strip.left < first:
+        parts.append(still(strip, first, strip.left, min(first, strip.right)))
+    if min(strip.right, end) > max(strip.left, first):
+        parts.append(replace(strip, left=max(strip.left, first), right=min(strip.right, end)))
+    if strip.right > end:
+        parts.append(still(strip, end - 1, max(end, strip.left), strip.right))
+    return parts
 
 
 @dataclass(frozen=True)
@@ -126,13 +169,12 @@ class Segment:
 def visible_pieces(strips: list[MovieStripTiming], frames: FrameRange) -> list[tuple[MovieStripTiming, FrameRange]]:
     """Which strip is on top over each part of ``frames`` (gaps left out), in timeline order.
 
-    A strip only counts where it has content: frames held beyond its media are left
-    as gaps rather than sent as a frozen source time the server cannot express.
+    Where a strip's handles reach past its media Blender holds the edge frame; that
+    hold is a piece of its own (a still, rate 0), so it also hides the strips below.
     """
     spans = []
-    for strip in strips:
-        lo = max(strip.left, frames.start, _ceil(strip.content_start))
-        hi = min(strip.right, frames.end, _floor(strip.content_end))
+    for strip in (part for s in strips for part in with_holds(s)):
+        lo, hi = max(strip.left, frames.start), min(strip.right, frames.end)
         if hi > lo:
             spans.append((strip, lo, hi))
     cuts = sorted({frames.start, frames.end, *(lo for _, lo, _ in spans), *(hi for _, _, hi in spans)})
@@ -141,7 +183,7 @@ def visible_pieces(strips: list[MovieStripTiming], frames: FrameRange) -> list[t
         covering = [s for s, lo, hi in spans if lo <= a and b <= hi]
         if not covering:
             continue
-        top = max(covering, key=lambda s: s.channel)
+        top = max(covering, key=lambda s: s.stacking)
         if pieces and pieces[-1][0] is top and pieces[-1][1].end == a:
             pieces[-1] = (top, FrameRange(pieces[-1][1].start, b))
         else:
@@ -155,14 +197,21 @@ def segments_for_range(strips: list[MovieStripTiming], frames: FrameRange, fps: 
         raise ValueError("The frame range is empty.")
     segments = []
     for strip, piece in visible_pieces(strips, frames):
+        start = strip.source_seconds(Fraction(piece.start))
+        if strip.is_still:
+            # The API has no "freeze": one source frame stretched over the hold shows just that frame.
+            end = start + 1 / strip.fps
+            speed = (end - start) / (Fraction(piece.length) / fps)
+        else:
+            end = strip.source_seconds(Fraction(piece.end))
+            speed = strip.rate * fps / strip.fps  # source seconds per timeline second
         segments.append(
             Segment(
                 path=strip.path,
-                source_start=strip.source_seconds(Fraction(piece.start)),
-                source_end=strip.source_seconds(Fraction(piece.end)),
+                source_start=start,
+                source_end=end,
                 timeline_start=Fraction(piece.start - frames.start) / fps,
-                # Source seconds per timeline second: rate is in frames, the two clocks differ.
-                speed=strip.rate * fps / strip.fps,
+                speed=speed,
                 strip=strip.name,
                 frames=piece,
             )

@@ -332,8 +332,16 @@ def scenario_mapping(config: dict) -> dict:
             spec.get("trim_end", 0),
             spec.get("auto_rate", False),
         )
-    select_only(scene, {s["name"] for s in config["strips"]})
-    out = {"plan": plan(scene), "shown": []}
+    for spec in config.get("metas", []):  # group strips as the user does (Ctrl+G), then trim the meta
+        select_only(scene, set(spec["members"]))
+        with sequencer_override(scene):
+            bpy.ops.sequencer.meta_make()
+        meta = scene.sequence_editor.active_strip
+        meta.name = spec["name"]
+        if "right" in spec:
+            set_frame(meta, "right_handle", "frame_final_end", spec["right"])
+    select_only(scene, {s["name"] for s in config["strips"]} | {m["name"] for m in config.get("metas", [])})
+    out = {"plan": plan(scene), "shown": [], "strips": observe(scene)["strips"]}
     image_path = os.path.join(config["tmp"], "frame.png")
     first, last = out["plan"]["frames"]
     for frame in range(first, last, config.get("step", 5)):

@@ -19,7 +19,7 @@ MANIFEST = tomllib.loads((REPO / "blender_manifest.toml").read_text(encoding="ut
 ALLOWED_IMPORTS = {
     "__future__", "bpy", "ipaddress", "json", "mimetypes", "os", "queue", "random", "re", "shlex", "socket",
     "subprocess", "threading", "time", "urllib", "uuid", "collections", "dataclasses", "fractions", "typing",
-    "itertools",
+    "itertools", "math",
 }  # fmt: skip
 PLAIN_MODULES = {"timeline", "naming", "client", "jobs", "connection"}
 

@@ -119,11 +119,25 @@ def test_speed_is_source_seconds_per_timeline_second():
     assert segments_for_range([real], FrameRange(0, 48), Fraction(24))[0].speed == 1
 
 
-def test_frames_held_past_the_media_are_left_out():
-    # Content lasts 30 frames from frame 0, the right handle was dragged to 45.
-    held = strip("held", 1, 0, 45, content=30)
-    (segment,) = segments_for_range([held], FrameRange(0, 45), Fraction(25))
-    assert (segment.frames.start, segment.frames.end) == (0, 30)
+def test_held_frames_are_stills_that_hide_what_lies_below():
+    # Content lasts 30 frames from frame 10; the handles were dragged out to 5 and 45.
+    held = strip("held", 2, 5, 45, start=10, trim=3, content=30)
+    below = strip("below", 1, 0, 60)
+    segments = segments_for_range([held, below], FrameRange(0, 60), Fraction(25))
+    assert [(s.strip, s.frames.start, s.frames.end) for s in segments] == [
+        ("below", 0, 5),
+        ("held", 5, 10),
+        ("held", 10, 40),
+        ("held", 40, 45),
+        ("below", 45, 60),
+    ]
+    head, play, tail = segments[1:4]
+    # A still is one source frame stretched over the hold: source frame 3 before, 32 after.
+    assert (head.source_start, head.source_end) == (Fraction(3, 25), Fraction(4, 25))
+    assert head.speed == Fraction(1, 25) / Fraction(5, 25)
+    assert (play.source_start, play.source_end, play.speed) == (Fraction(3, 25), Fraction(33, 25), 1)
+    assert (tail.source_start, tail.source_end) == (Fraction(32, 25), Fraction(33, 25))
+    assert tail.speed == Fraction(1, 5)
 
 
 def test_long_ntsc_ranges_stay_exact():
