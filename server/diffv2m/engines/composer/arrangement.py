@@ -20,6 +20,7 @@ from .harmony import bass_pitch, choose_progressions, chord_on, chord_size, voic
 from .melody import melody_for_section
 from .patterns import (
     ACCENT_DRUM,
+    ACCENT_VELOCITY,
     ARPEGGIO,
     BACKBEAT,
     BASS_LINES,
@@ -139,7 +140,14 @@ def bass_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until: f
                 break
             accent = 1.0 if abs(time - bar.start) < 1e-6 else 0.8
             notes.append(
-                Note(voice, time, min(seconds, until - time) * 0.95, root + offsets[symbol], style.velocity * accent)
+                Note(
+                    voice,
+                    time,
+                    min(seconds, until - time) * 0.95,
+                    root + offsets[symbol],
+                    style.velocity * accent,
+                    "bass",
+                )
             )
     return notes
 
@@ -156,15 +164,18 @@ def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until
         if bar.start >= until or bar.chord is None:
             continue
         length = min(bar.end, until) - bar.start
+        # The bed is already sounding when the first beat hits (it fades in from the very start):
+        # music that starts with everything at once from silence has one onset that dwarfs all others.
+        start = 0.0 if bed is None else bar.start
         bed = voice_chord(bar.chord, bed, 48 + register, 70 + register, 4)
         for pitch in bed:
-            notes.append(Note(style.texture, bar.start, length, pitch, 0.5 * style.velocity))
+            notes.append(Note(style.texture, start, length + bar.start - start, pitch, 0.5 * style.velocity, "bed"))
         if style.harmony_voice == style.texture:
             continue
         keys = voice_chord(bar.chord, keys, 55 + register, 77 + register, len(bar.chord.tones))
         if sustained:
             for pitch in keys:
-                notes.append(Note(style.harmony_voice, bar.start, length, pitch, 0.6 * style.velocity))
+                notes.append(Note(style.harmony_voice, bar.start, length, pitch, 0.6 * style.velocity, "harmony"))
             continue
         if bar.index <= 0 or bar.index % 4 == 0:
             comp = _pick(COMPING[bar.level], rng)
@@ -180,18 +191,16 @@ def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until
                             bar.beat * 0.45,
                             arpeggio[position],
                             style.velocity * (0.7 if position % 2 else 0.8),
+                            "harmony",
                         )
                     )
             continue
-        for time, seconds, symbol in line_notes(bar, comp.replace("X", "x")):
+        for time, seconds, symbol in line_notes(bar, comp):
             if time < until:
-                weight = 0.85 if symbol == "x" else 0.7
+                weight = 0.85 if symbol == "X" else 0.7
+                length = min(seconds, until - time) * 0.9
                 for pitch in keys:
-                    notes.append(
-                        Note(
-                            style.harmony_voice, time, min(seconds, until - time) * 0.9, pitch, style.velocity * weight
-                        )
-                    )
+                    notes.append(Note(style.harmony_voice, time, length, pitch, style.velocity * weight, "harmony"))
     return notes
 
 
@@ -205,7 +214,7 @@ def accent_notes(
 ) -> list[Note]:
     """An audible hit on every visual event, a cymbal on every cut."""
     lattice = _lattice(bars)
-    strong = {round(n.time, 4) for n in notes if n.voice in STRONG_DRUMS and n.velocity >= 0.45}
+    strong = {round(n.time, 4) for n in notes if n.voice in STRONG_DRUMS and n.velocity >= ACCENT_VELOCITY}
     drum = ACCENT_DRUM[style.preset]
     added: list[Note] = []
     starts = np.array([bar.start for bar in bars]) if bars else np.zeros(0)
@@ -224,7 +233,7 @@ def accent_notes(
             voice = STAB_VOICE[style.preset]
             register = 12 * (style.octave - 5)
             for pitch in voice_chord(bar.chord, None, 60 + register, 79 + register, 3):
-                added.append(Note(voice, anchor, 0.2, pitch, 0.8 * velocity))
+                added.append(Note(voice, anchor, 0.2, pitch, 0.8 * velocity, "stabs"))
     last_crash = -np.inf
     for cut in sorted(float(c) for c in features.cut_times if 0.0 < c < duration):
         nearest = float(lattice[np.argmin(np.abs(lattice - cut))]) if lattice.size else np.inf
@@ -251,7 +260,7 @@ def riser_notes(bars: list[Bar], grid: BeatGrid, levels: list[int]) -> list[Note
     for index, section in enumerate(grid.sections[1:], start=1):
         if levels[index] >= 2 and section.start - grid.sections[index - 1].start >= 4.0:
             length = min(2 * grid.sections[index - 1].beat, 2.0)
-            notes.append(Note("riser", section.start - length, length, 0, 0.5))
+            notes.append(Note("riser", section.start - length, length, 0, 0.5, "fx"))
     return notes
 
 
@@ -270,16 +279,17 @@ def final_chord(bars: list[Bar], style: Style, at: float, duration: float) -> li
     tonic = chord_on(style, 0, chord_size(style))
     length = duration - at
     notes = [
-        Note(style.texture, at, length, p, 0.55 * style.velocity)
+        Note(style.texture, at, length, p, 0.55 * style.velocity, "bed")
         for p in voice_chord(tonic, None, 48 + register, 70 + register, 4)
     ]
     if style.harmony_voice != style.texture:
         notes += [
-            Note(style.harmony_voice, at, length, p, 0.7 * style.velocity)
+            Note(style.harmony_voice, at, length, p, 0.7 * style.velocity, "harmony")
             for p in voice_chord(tonic, None, 55 + register, 77 + register, 3)
         ]
-    notes.append(Note(BASS_VOICE[style.preset], at, length, bass_pitch(tonic.root), style.velocity))
-    notes.append(Note(style.melody_voice, at, length, 12 * (style.octave + 1) + tonic.root, 0.8 * style.velocity))
+    notes.append(Note(BASS_VOICE[style.preset], at, length, bass_pitch(tonic.root), style.velocity, "bass"))
+    tonic_pitch = 12 * (style.octave + 1) + tonic.root
+    notes.append(Note(style.melody_voice, at, length, tonic_pitch, 0.8 * style.velocity, "melody"))
     notes += [Note("crash", at, 0.0, 0, 0.6), Note("kick", at, 0.0, 0, style.velocity)]
     return notes
 
@@ -300,7 +310,9 @@ def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, du
         for note in melody_for_section(section_bars, style, melody_rng, style.melody_voice, 0.8 * style.velocity):
             if note.time < until:
                 notes.append(
-                    Note(note.voice, note.time, min(note.length, until - note.time), note.pitch, note.velocity)
+                    Note(
+                        note.voice, note.time, min(note.length, until - note.time), note.pitch, note.velocity, "melody"
+                    )
                 )
     if ending is not None:
         notes += final_chord(bars, style, ending, duration)

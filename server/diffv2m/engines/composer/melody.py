@@ -60,5 +60,5 @@ def melody_for_section(
                 index = int(np.searchsorted(scale, pitch)) + step + pull
                 pitch = int(scale[int(np.clip(index, 0, scale.size - 1))])
             accent = 1.0 if position in STRONG_POSITIONS else 0.85
-            notes.append(Note(voice, time, seconds * 0.92, pitch, velocity * accent))
+            notes.append(Note(voice, time, seconds * 0.92, pitch, velocity * accent, "melody"))
     return notes

@@ -148,6 +148,23 @@ TABLE: dict[str, StyleRow] = {
 }
 
 
+# Mix balance: loudness of each part while it plays, in dB relative to each
+# other (the final level is set by loudness normalisation). The melody leads,
+# drums carry the energetic moods, the bed and harmony carry the quiet ones.
+# "stabs" are the chord hits on off-grid events, "fx" the risers into cuts.
+BALANCE: dict[str, dict[str, float]] = {
+    "calm": {"drums": -9.0, "bass": -8.0, "bed": -9.0, "harmony": -6.5, "melody": -5.0},
+    "happy": {"drums": -4.0, "bass": -6.5, "bed": -11.0, "harmony": -8.0, "melody": -5.5},
+    "tense": {"drums": -4.0, "bass": -5.5, "bed": -8.0, "harmony": -8.0, "melody": -6.5},
+    "sad": {"drums": -11.0, "bass": -9.0, "bed": -7.0, "harmony": -5.5, "melody": -5.0},
+    "epic": {"drums": -3.5, "bass": -7.0, "bed": -6.0, "harmony": -8.0, "melody": -5.0},
+    "mysterious": {"drums": -9.0, "bass": -8.0, "bed": -7.0, "harmony": -7.5, "melody": -6.0},
+}
+for _balance in BALANCE.values():
+    _balance.setdefault("stabs", _balance["harmony"] - 1.0)
+    _balance.setdefault("fx", _balance["drums"] - 6.0)
+
+
 @dataclass(frozen=True)
 class Style:
     """The row with the seed's choices made and the exact mood applied."""
@@ -169,6 +186,7 @@ class Style:
     density: int
     reverb: float
     half_time: bool
+    balance: dict[str, float]
 
     @property
     def scale(self) -> tuple[int, ...]:
@@ -220,4 +238,5 @@ def choose_style(emotion: EmotionPreset, rng: np.random.Generator) -> Style:
         density=row.density,
         reverb=row.reverb,
         half_time=row.half_time,
+        balance=dict(BALANCE[name]),
     )

@@ -78,7 +78,8 @@ def rim(rng: np.random.Generator, tone: float) -> np.ndarray:
 def tom(rng: np.random.Generator, tone: float, pitch: float = 110.0) -> np.ndarray:
     t = _time(0.6)
     body = _sweep(t, pitch * 1.5, pitch, 0.05) * np.exp(-t / 0.3)
-    skin = filtered(noise(rng, t.size), "bandpass", (300.0, 3000.0)) * np.exp(-t / 0.02) * 0.3
+    # The stick on the skin: a short broadband crack that makes the hit cut through a busy mix.
+    skin = filtered(noise(rng, t.size), "bandpass", (400.0, 6000.0)) * np.exp(-t / 0.012) * 0.7
     return np.tanh(1.3 * (body + skin))
 
 
