@@ -26,7 +26,9 @@ from .patterns import (
     BASS_LINES,
     COMPING,
     DRUM_PATTERNS,
+    FILLS,
     HALF_TIME,
+    SOFT_DRUMS,
     STRONG_DRUMS,
     SUSTAINED_HARMONY,
 )
@@ -102,19 +104,43 @@ def _pick(options: tuple[str, ...], rng: np.random.Generator) -> str:
     return options[int(rng.integers(len(options)))]
 
 
-def drum_notes(bars: list[Bar], style: Style, until: float) -> list[Note]:
+def _is_fill_bar(bars: list[Bar], index: int) -> bool:
+    """The last full bar before a cut, and every eighth bar of a busy section."""
+    bar = bars[index]
+    if bar.index < 0 or bar.beats.size < 4:
+        return False
+    before_cut = index + 1 < len(bars) and bars[index + 1].section != bar.section
+    return before_cut or (bar.level >= 2 and bar.index % 8 == 7)
+
+
+def drum_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until: float) -> list[Note]:
     notes = []
-    for bar in bars:
+    backbeat = BACKBEAT[style.drums]
+    for index, bar in enumerate(bars):
         if bar.start >= until:
             break
-        pattern = dict(HALF_TIME[bar.level]) if bar.half_time else DRUM_PATTERNS[style.drums][bar.level]
+        pattern = dict(HALF_TIME[bar.level]) if bar.half_time else dict(DRUM_PATTERNS[style.drums][bar.level])
         if bar.half_time and "snare" in pattern:
-            pattern[BACKBEAT[style.drums]] = pattern.pop("snare")
+            pattern[backbeat] = pattern.pop("snare")
+        fill = _is_fill_bar(bars, index)
+        if fill:  # keep the first half (and the kick on 3), drop the rest for the fill
+            pattern = {
+                drum: hits[:4] + ("x..." if drum in ("kick", "taiko") else "....") for drum, hits in pattern.items()
+            }
+            for drum, hits in FILLS[bar.level].items():
+                name = backbeat if drum == "backbeat" else drum
+                pattern[name] = "".join(
+                    max(a, b, key=".oxX".index) for a, b in zip(pattern.get(name, "." * 8), hits, strict=True)
+                )
         for drum, hits in pattern.items():
             for position, weight in parse_pattern(hits):
                 time = bar.position_time(position)
-                if time is not None and time < until:
-                    notes.append(Note(drum, time, 0.0, 0, style.velocity * weight * (0.85 + 0.05 * bar.level)))
+                if time is None or time >= until:
+                    continue
+                velocity = style.velocity * weight * (0.85 + 0.05 * bar.level)
+                if drum in SOFT_DRUMS:  # a hand, not a machine: small seeded velocity variations
+                    velocity *= 1.0 + float(rng.uniform(-0.12, 0.08))
+                notes.append(Note(drum, time, 0.0, 0, velocity))
     return notes
 
 
@@ -301,7 +327,7 @@ def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, du
     assign_chords(bars, style, rng, levels)
     ending = ending_time(bars, duration)
     until = ending if ending is not None else duration
-    notes = drum_notes(bars, style, until)
+    notes = drum_notes(bars, style, rng, until)
     notes += bass_notes(bars, style, rng, until)
     notes += harmony_notes(bars, style, rng, until)
     for section in range(len(grid.sections)):

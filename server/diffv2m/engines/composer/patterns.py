@@ -60,6 +60,15 @@ HALF_TIME: dict[int, DrumBar] = {
     3: {"kick": "X..o..o.", "snare": "....X...", "hat": "xoxoxoxo"},
 }
 
+# Fills replace the second half of a bar (positions 4..7) before a cut and every
+# eighth bar; "backbeat" stands for the family's backbeat drum.
+FILLS: dict[int, DrumBar] = {
+    1: {"backbeat": "......x."},
+    2: {"backbeat": "....x.xX", "tom_mid": ".....x.."},
+    3: {"backbeat": "....xoXX", "tom_mid": ".....x..", "tom_low": ".......x"},
+}
+SOFT_DRUMS = frozenset({"hat", "hat_open", "shaker"})  # dropped under a fill, humanised everywhere
+
 # The drum every mood uses to put an onset on a visual event that has none yet.
 ACCENT_DRUM = {
     "calm": "rim",

@@ -86,8 +86,10 @@ def _duck_envelope(notes: list[Note], length: int) -> np.ndarray:
                 impulses[start] = max(impulses[start], note.velocity)
     decay = np.float32(np.exp(-1.0 / (0.12 * SR)))
     dip = signal.lfilter(np.ones(1, np.float32), np.array([1.0, -decay], np.float32), impulses)
-    # A 10 ms ramp into the dip instead of a step keeps the ducking click-free.
-    ndimage.uniform_filter1d(dip, round(0.01 * SR), output=impulses)
+    # A 10 ms ramp into the dip instead of a step keeps the ducking click-free. It starts at
+    # the hit, not before: ducking ahead of the hit would blunt the very onset it makes room for.
+    ramp = round(0.01 * SR)
+    ndimage.uniform_filter1d(dip, ramp, output=impulses, origin=(ramp - 1) // 2)
     np.minimum(impulses, 1.0, out=impulses)
     np.subtract(1.0, impulses, out=impulses)
     return impulses

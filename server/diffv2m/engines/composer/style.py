@@ -155,7 +155,7 @@ TABLE: dict[str, StyleRow] = {
 BALANCE: dict[str, dict[str, float]] = {
     "calm": {"drums": -9.0, "bass": -8.0, "bed": -9.0, "harmony": -6.5, "melody": -5.0},
     "happy": {"drums": -4.0, "bass": -6.5, "bed": -11.0, "harmony": -8.0, "melody": -5.5},
-    "tense": {"drums": -4.0, "bass": -5.5, "bed": -8.0, "harmony": -8.0, "melody": -6.5},
+    "tense": {"drums": -3.0, "bass": -5.5, "bed": -9.5, "harmony": -9.0, "melody": -6.5},
     "sad": {"drums": -11.0, "bass": -9.0, "bed": -7.0, "harmony": -5.5, "melody": -5.0},
     "epic": {"drums": -3.5, "bass": -7.0, "bed": -6.0, "harmony": -8.0, "melody": -5.0},
     "mysterious": {"drums": -9.0, "bass": -8.0, "bed": -7.0, "harmony": -7.5, "melody": -6.0},
