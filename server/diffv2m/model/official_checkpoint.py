@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import pickle
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from .official_config import ConfigProblem, StackSpec, parse_official_config
 from .rhythm_predictor import RhythmPredictor
 from .stack import DiffV2M, StackInfo
 from .vae import DiffV2MAutoencoder, convert_official_vae
+from .weights import build_on_meta, check_and_load, listing
 
 ONLINE_DIT = "diffusion.model.model."
 EMA_DIT = "diffusion_ema.ema_model.model."
@@ -78,11 +78,6 @@ _CONDITIONER_PARTS = [
     (r"seconds_(start|total)\.embedder\.embedding\.0\.weights", r"seconds_\1.weights"),
     (r"seconds_(start|total)\.embedder\.embedding\.1\.(weight|bias)", r"seconds_\1.project.\2"),
 ]
-
-
-def _listing(keys: list[str], limit: int = 6) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
 
 
 def read_official_checkpoint(path: Path, trust_pickle: bool = False) -> dict[str, torch.Tensor]:
@@ -168,29 +163,6 @@ class _Mapper:
         self.used.update(VAE + key for key in vae)
 
 
-def _check_and_load(module: torch.nn.Module, name: str, state: dict[str, torch.Tensor], source: Path) -> None:
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing:
-        raise WeightsError(f"The checkpoint {source} lacks {name} weights: {_listing(missing)}.")
-    if unexpected:
-        raise WeightsError(f"The checkpoint {source} has {name} weights this config does not use: {_listing(unexpected)}.")
-    wrong = [
-        f"{key} {tuple(state[key].shape)} vs config {tuple(expected[key].shape)}"
-        for key in expected
-        if state[key].shape != expected[key].shape
-    ]
-    if wrong:
-        raise WeightsError(f"The checkpoint {source} does not match its config in shape: {_listing(wrong, 3)}.")
-    module.load_state_dict({key: value.float() for key, value in state.items()}, strict=True, assign=True)
-
-
-def build_on_meta(factory: Callable[[], torch.nn.Module]) -> torch.nn.Module:
-    with torch.device("meta"):
-        return factory()
-
-
 def load_official(
     checkpoint: str | Path,
     config: str | Path,
@@ -226,12 +198,12 @@ def load_official(
     other_dit = ONLINE_DIT if use_ema else EMA_DIT
     leftover = sorted(k for k in state if k not in mapper.used and not k.startswith(other_dit) and not IGNORED.match(k))
     if leftover:
-        raise WeightsError(f"The checkpoint {checkpoint} has keys this loader does not know: {_listing(leftover)}.")
+        raise WeightsError(f"The checkpoint {checkpoint} has keys this loader does not know: {listing(leftover)}.")
     if mapper.nonzero_bias:
         raise WeightsError(f"The checkpoint {checkpoint} has LayerNorm biases, which Diff-V2M does not use: "
-                           f"{_listing(mapper.nonzero_bias)}.")
+                           f"{listing(mapper.nonzero_bias)}.")
     for name, module in modules.items():
-        _check_and_load(module, name, mapper.out.get(name, {}), checkpoint)
+        check_and_load(module, name, mapper.out.get(name, {}), checkpoint)
 
     info = StackInfo(
         sample_rate=spec.sample_rate,

@@ -19,6 +19,7 @@ from .conditioners import EMOTION_SOURCES, ConditionerOutputs, VisualConditioner
 from .conditioning import DiTConditioning
 from .dit import DiffV2MTransformer
 from .guidance import GuidedVelocity
+from .official_config import StackSpec
 from .rhythm_predictor import RhythmPredictor
 from .samplers import Inpainting, StepCallback, run_sampler
 from .vae import DiffV2MAutoencoder
@@ -56,6 +57,24 @@ class DiffV2M:
         self.conditioner = conditioner
         self.vae = vae
         self.info = info
+
+    @classmethod
+    def from_spec(cls, spec: StackSpec, emotion_source: str | None = None, source: str = "") -> DiffV2M:
+        """A freshly initialised stack (the released init) with the sizes of ``spec``, on the CPU."""
+        info = StackInfo(
+            sample_rate=spec.sample_rate,
+            latent_length=spec.latent_length,
+            emotion_source=emotion_source or spec.emotion_source,
+            source=source,
+            extras=dict(spec.extras),
+        )
+        return cls(
+            DiffV2MTransformer(**spec.transformer),
+            RhythmPredictor(**spec.rhythm_predictor),
+            VisualConditioner(**spec.conditioner),
+            DiffV2MAutoencoder(**spec.vae),
+            info,
+        )
 
     # --- geometry ------------------------------------------------------------
     @property
