@@ -120,7 +120,9 @@ class VisualConditioner(ModelMixin, ConfigMixin):
         label = class_label.long().clamp(0, self.config.num_classes - 1)
         return self.class_embedding(label)[:, None]
 
-    def normalise_rhythm_target(self, odf: torch.Tensor, valid_seconds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def normalise_rhythm_target(
+        self, odf: torch.Tensor, valid_seconds: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """A ground-truth per-second rhythm (B, T ≤ max_length, d) → (z-scored padded rhythm, mask).
 
         Zero padding, then a per-sample z-score over all values padding included

@@ -32,7 +32,7 @@ def is_input(name: str) -> bool:
 def case_inputs(path: str | Path) -> dict[str, torch.Tensor]:
     """The input tensors of a cases file, and nothing else."""
     with safe_open(str(path), framework="pt") as cases:
-        return {name: cases.get_tensor(name) for name in cases.keys() if is_input(name)}  # noqa: SIM118
+        return {name: cases.get_tensor(name) for name in cases.keys() if is_input(name)}
 
 
 def _window_inputs(stack: DiffV2M, inputs: dict[str, torch.Tensor]) -> WindowInputs:
@@ -158,4 +158,4 @@ def compute_outputs(stack: DiffV2M, inputs: dict[str, torch.Tensor]) -> dict[str
         out.update(_sampling_outputs(stack, conditioning, inputs))
     if "vae_in_audio" in inputs:
         out.update(_vae_outputs(stack, inputs))
-    return {name: value.detach().float().contiguous().cpu() for name, value in out.items()}
+    return {name: value.detach().float().cpu().clone() for name, value in out.items()}

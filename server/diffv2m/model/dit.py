@@ -106,16 +106,16 @@ class DiffV2MTransformer(ModelMixin, ConfigMixin):
             nn.Linear(timestep_features_dim, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim)
         )
         self.to_cond_embed = nn.Sequential(
-            nn.Linear(cond_token_dim, context_dim, bias=False), nn.SiLU(), nn.Linear(context_dim, context_dim, bias=False)
+            nn.Linear(cond_token_dim, context_dim, bias=False),
+            nn.SiLU(),
+            nn.Linear(context_dim, context_dim, bias=False),
         )
         self.to_global_embed = nn.Sequential(
             nn.Linear(global_cond_dim, embed_dim, bias=False), nn.SiLU(), nn.Linear(embed_dim, embed_dim, bias=False)
         )
         self.preprocess_conv = nn.Conv1d(io_channels, io_channels, 1, bias=False)
         self.project_in = nn.Linear(io_channels, embed_dim, bias=False)
-        self.blocks = nn.ModuleList(
-            HierarchicalBlock(embed_dim, head_dim, context_dim, fusion) for _ in range(depth)
-        )
+        self.blocks = nn.ModuleList(HierarchicalBlock(embed_dim, head_dim, context_dim, fusion) for _ in range(depth))
         self.project_out = nn.Linear(embed_dim, io_channels, bias=False)
         self.postprocess_conv = nn.Conv1d(io_channels, io_channels, 1, bias=False)
         self._init_like_released()

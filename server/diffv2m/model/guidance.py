@@ -21,23 +21,22 @@ class GuidedVelocity:
     def __init__(self, transformer: DiffV2MTransformer, conditioning: DiTConditioning, scale: float) -> None:
         self.transformer = transformer
         self.scale = float(scale)
-        self.batch = conditioning.batch_size
-        self.conditioning = conditioning.with_guidance_batch() if self.scale != 1.0 else conditioning
+        self.conditioning = conditioning
+        self.pair = conditioning.with_guidance_batch()  # [conditional; unconditional], built once per generation
         self.switch_t = transformer.hard_switch_t
 
     def __call__(self, x: torch.Tensor, t: float) -> torch.Tensor:
         hint = branch_for(t, self.switch_t) if self.switch_t is not None else None
         if self.scale == 1.0:
             times = torch.full((x.shape[0],), t, dtype=torch.float32, device=x.device)
-            return self.transformer(x, times, self.conditioning, hint=hint)
+            return self.transformer(x, times, self.conditioning, hint=hint).float()
         times = torch.full((2 * x.shape[0],), t, dtype=torch.float32, device=x.device)
-        both = self.transformer(torch.cat((x, x)), times, self.conditioning, hint=hint)
-        cond, uncond = both.float().chunk(2)
-        return uncond + (cond - uncond) * self.scale
+        return self._guide(self.transformer(torch.cat((x, x)), times, self.pair, hint=hint))[0]
 
     def outputs(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(guided, conditional, unconditional) v for per-sample times ``t`` — the conformance view."""
-        both = self.transformer(torch.cat((x, x)), torch.cat((t, t)), self.conditioning.with_guidance_batch()
-                                if self.scale == 1.0 else self.conditioning)
+        """(guided, conditional, unconditional) v for per-sample times ``t``, from one batched call."""
+        return self._guide(self.transformer(torch.cat((x, x)), torch.cat((t, t)), self.pair))
+
+    def _guide(self, both: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         cond, uncond = both.float().chunk(2)
         return uncond + (cond - uncond) * self.scale, cond, uncond

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import pickle
-import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,60 +24,27 @@ from ..errors import WeightsError
 from .conditioners import VisualConditioner
 from .dit import DiffV2MTransformer
 from .official_config import ConfigProblem, StackSpec, parse_official_config
+from .official_names import (
+    CONDITIONER_INVERSE,
+    CONDITIONER_PARTS,
+    CONDITIONERS,
+    DIT_INVERSE,
+    DIT_PARTS,
+    EMA_DIT,
+    EXTRACTOR,
+    EXTRACTOR_PARTS,
+    IGNORED,
+    ONLINE_DIT,
+    PREDICTOR_INVERSE,
+    VAE,
+    official_name,
+    project_name,
+    vae_official_name,
+)
 from .rhythm_predictor import RhythmPredictor
 from .stack import DiffV2M, StackInfo
 from .vae import DiffV2MAutoencoder, convert_official_vae
 from .weights import build_on_meta, check_and_load, listing
-
-ONLINE_DIT = "diffusion.model.model."
-EMA_DIT = "diffusion_ema.ema_model.model."
-CONDITIONERS = "diffusion.conditioner.conditioners."
-EXTRACTOR = CONDITIONERS + "semantic.extractor."
-VAE = "diffusion.pretransform.model."
-IGNORED = re.compile(
-    r"^(losses\.|diffusion_ema\.(initted|step)$|"
-    + re.escape(CONDITIONERS)
-    + r"(semantic|rhythm|color)\.proj_out\.|"
-    + re.escape(CONDITIONERS)
-    + r"prompt\.)"
-)
-
-_BLOCK_PARTS = [
-    (r"pre_norm\.gamma", "self_attn_norm.gamma"),
-    (r"cross_attend_norm\.gamma", "level1_norm.gamma"),
-    (r"color_norm\.gamma", "level2_norm.gamma"),
-    (r"ff_norm\.gamma", "ff_norm.gamma"),
-    (r"self_attn\.(to_qkv|to_out)\.weight", r"self_attn.\1.weight"),
-    (r"cross_attn0\.(.*)", r"emotion_attn.\1"),
-    (r"cross_attn1\.(.*)", r"semantic_attn.\1"),
-    (r"cross_attn2\.(.*)", r"rhythm_attn.\1"),
-    (r"t_linear\.(weight|bias)", r"fusion.film.t_linear.\1"),
-    (r"FiLM_(gamma|beta)_(sem|rhy)\.([02])\.(weight|bias)", r"fusion.film.\1_\2.\3.\4"),
-    (r"gate\.([02])\.(weight|bias)", r"fusion.gate.\1.\2"),
-    (r"ff\.ff\.0\.proj\.(weight|bias)", r"ff.ff.0.proj.\1"),
-    (r"ff\.ff\.2\.(weight|bias)", r"ff.ff.1.\1"),
-]
-_DIT_PARTS = [
-    (r"(timestep_features\.weight|to_(timestep|cond|global)_embed\.[02]\.(weight|bias)|(pre|post)process_conv\.weight)",
-     r"\1"),
-    (r"transformer\.project_(in|out)\.weight", r"project_\1.weight"),
-]
-_EXTRACTOR_PARTS = [
-    (r"(class|scene)_embedding\.weight", r"\1_embedding.weight"),
-    (r"pseudo_linear\.([02])\.(weight|bias)", r"beat_mlp.\1.\2"),
-    (r"transformer\.project_(in|out)\.weight", r"project_\1.weight"),
-]
-_CONDITIONER_PARTS = [
-    (r"semantic\.proj_out1\.(weight|bias)", r"semantic.0.\1"),
-    (r"semantic\.proj_out2\.(weight|bias)", r"semantic.1.\1"),
-    (r"rhythm\.proj_out1\.(weight|bias)", r"rhythm.0.\1"),
-    (r"rhythm\.proj_out2\.(weight|bias)", r"rhythm.1.\1"),
-    (r"color\.proj_out1\.(weight|bias)", r"colour.0.\1"),
-    (r"color\.proj_out2\.(weight|bias)", r"colour.1.\1"),
-    (r"class\.int_embedder\.weight", "class_embedding.weight"),
-    (r"seconds_(start|total)\.embedder\.embedding\.0\.weights", r"seconds_\1.weights"),
-    (r"seconds_(start|total)\.embedder\.embedding\.1\.(weight|bias)", r"seconds_\1.project.\2"),
-]
 
 
 def read_official_checkpoint(path: Path, trust_pickle: bool = False) -> dict[str, torch.Tensor]:
@@ -111,17 +78,6 @@ def read_official_config(path: Path) -> tuple[dict[str, Any], StackSpec]:
         raise WeightsError(f"The Diff-V2M config {path} is not a usable official config: {exc}.") from exc
 
 
-def _rename(key: str, rules: list[tuple[str, str]]) -> str | None:
-    block = re.fullmatch(r"transformer\.layers\.(\d+)\.(.*)", key)
-    if block:  # the DiT's and the rhythm predictor's transformer blocks share the block layout
-        inner = _rename(block.group(2), _BLOCK_PARTS)
-        return None if inner is None else f"blocks.{block.group(1)}.{inner}"
-    for pattern, target in rules:
-        if re.fullmatch(pattern, key):
-            return re.sub(pattern, target, key)
-    return None
-
-
 def _rotary_dim(state: dict[str, torch.Tensor], key: str) -> int | None:
     return 2 * state[key].numel() if key in state else None
 
@@ -149,7 +105,7 @@ class _Mapper:
                 if torch.count_nonzero(value):
                     self.nonzero_bias.append(key)
                 continue
-            name = _rename(rest, rules)
+            name = project_name(rest, rules)
             if name is not None:
                 target[name] = value
                 self.used.add(key)
@@ -161,6 +117,25 @@ class _Mapper:
         except KeyError as exc:
             raise WeightsError(f"The checkpoint's VAE key {VAE}{exc.args[0]} does not fit an Oobleck VAE.") from exc
         self.used.update(VAE + key for key in vae)
+
+
+def _official_label(component: str, dit_prefix: str, vae_depth: int) -> Callable[[str], str]:
+    """Our key → the checkpoint's name for it (for error messages)."""
+    prefix, rules = {
+        "transformer": (dit_prefix, DIT_INVERSE),
+        "rhythm_predictor": (EXTRACTOR, PREDICTOR_INVERSE),
+        "conditioner": (CONDITIONERS, CONDITIONER_INVERSE),
+    }.get(component, (VAE, []))
+
+    def label(key: str) -> str:
+        try:
+            if component == "vae":
+                return VAE + vae_official_name(key, vae_depth)
+            return prefix + official_name(key, rules)[0]
+        except KeyError:
+            return key
+
+    return label
 
 
 def load_official(
@@ -191,19 +166,22 @@ def load_official(
         raise WeightsError(f"The Diff-V2M config {config} describes a model that cannot be built: {exc}.") from exc
 
     mapper = _Mapper(state)
-    mapper.take("transformer", dit_prefix, _DIT_PARTS)
-    mapper.take("rhythm_predictor", EXTRACTOR, _EXTRACTOR_PARTS)
-    mapper.take("conditioner", CONDITIONERS, _CONDITIONER_PARTS)
+    mapper.take("transformer", dit_prefix, DIT_PARTS)
+    mapper.take("rhythm_predictor", EXTRACTOR, EXTRACTOR_PARTS)
+    mapper.take("conditioner", CONDITIONERS, CONDITIONER_PARTS)
     mapper.take_vae(len(spec.vae["downsampling_ratios"]))
     other_dit = ONLINE_DIT if use_ema else EMA_DIT
     leftover = sorted(k for k in state if k not in mapper.used and not k.startswith(other_dit) and not IGNORED.match(k))
     if leftover:
         raise WeightsError(f"The checkpoint {checkpoint} has keys this loader does not know: {listing(leftover)}.")
     if mapper.nonzero_bias:
-        raise WeightsError(f"The checkpoint {checkpoint} has LayerNorm biases, which Diff-V2M does not use: "
-                           f"{listing(mapper.nonzero_bias)}.")
+        raise WeightsError(
+            f"The checkpoint {checkpoint} has LayerNorm biases, which Diff-V2M does not use: "
+            f"{listing(mapper.nonzero_bias)}."
+        )
     for name, module in modules.items():
-        check_and_load(module, name, mapper.out.get(name, {}), checkpoint)
+        label = _official_label(name, dit_prefix, len(spec.vae["downsampling_ratios"]))
+        check_and_load(module, name, mapper.out.get(name, {}), checkpoint, label)
 
     info = StackInfo(
         sample_rate=spec.sample_rate,

@@ -56,7 +56,7 @@ def _vae_spec(pretransform: dict[str, Any], sample_rate: int) -> dict[str, Any]:
         if side.get("type") != "oobleck":
             raise ConfigProblem(f"its VAE {side.get('type')} is not an Oobleck autoencoder")
         if not side.get("config", {}).get("use_snake", False) or side["config"].get("antialias_activation"):
-            raise ConfigProblem("its VAE does not use plain SnakeBeta activations (the only kind diffusers' Oobleck has)")
+            raise ConfigProblem("its VAE does not use plain SnakeBeta activations (all diffusers' Oobleck has)")
         if side["config"].get("use_nearest_upsample"):
             raise ConfigProblem("its VAE decoder uses nearest upsampling, which diffusers' Oobleck lacks")
     enc, dec = encoder["config"], decoder["config"]
@@ -115,9 +115,14 @@ def parse_official_config(config: dict[str, Any]) -> StackSpec:
     if diffusion.get("diffusion_objective", "v") != "v":
         raise ConfigProblem("its diffusion objective is not 'v'")
     dit = _get(diffusion, "config")
-    for key, allowed in (("patch_size", 1), ("global_cond_type", "prepend"), ("timestep_cond_type", "global"),
-                         ("transformer_type", "continuous_transformer"), ("input_concat_dim", 0),
-                         ("prepend_cond_dim", 0)):
+    for key, allowed in (
+        ("patch_size", 1),
+        ("global_cond_type", "prepend"),
+        ("timestep_cond_type", "global"),
+        ("transformer_type", "continuous_transformer"),
+        ("input_concat_dim", 0),
+        ("prepend_cond_dim", 0),
+    ):
         if dit.get(key, allowed) != allowed:
             raise ConfigProblem(f"its DiT {key} is {dit[key]!r}; only {allowed!r} is supported")
     cross_ids = list(diffusion.get("cross_attention_cond_ids", []))

@@ -10,64 +10,30 @@ checkpoints of any size; users can hand weights trained here to the official cod
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import torch
 
-from .official_checkpoint import CONDITIONERS, EMA_DIT, EXTRACTOR, ONLINE_DIT, VAE
 from .official_config import RELEASED_EXTRACTOR
+from .official_names import (
+    CONDITIONER_INVERSE,
+    CONDITIONERS,
+    DIT_INVERSE,
+    EMA_DIT,
+    EXTRACTOR,
+    ONLINE_DIT,
+    PREDICTOR_INVERSE,
+    VAE,
+    official_name,
+    vae_official_name,
+)
 from .stack import DiffV2M
-
-_BLOCK_INVERSE = [
-    (r"self_attn_norm\.gamma", "pre_norm.gamma"),
-    (r"level1_norm\.gamma", "cross_attend_norm.gamma"),
-    (r"level2_norm\.gamma", "color_norm.gamma"),
-    (r"ff_norm\.gamma", "ff_norm.gamma"),
-    (r"self_attn\.(.*)", r"self_attn.\1"),
-    (r"emotion_attn\.(.*)", r"cross_attn0.\1"),
-    (r"semantic_attn\.(.*)", r"cross_attn1.\1"),
-    (r"rhythm_attn\.(.*)", r"cross_attn2.\1"),
-    (r"fusion\.film\.t_linear\.(.*)", r"t_linear.\1"),
-    (r"fusion\.film\.(gamma|beta)_(sem|rhy)\.(.*)", r"FiLM_\1_\2.\3"),
-    (r"fusion\.gate\.(.*)", r"gate.\1"),
-    (r"ff\.ff\.0\.(.*)", r"ff.ff.0.\1"),
-    (r"ff\.ff\.1\.(.*)", r"ff.ff.2.\1"),
-]
-_CONDITIONER_INVERSE = [
-    (r"(semantic|rhythm)\.0\.(.*)", r"\1.proj_out1.\2"),
-    (r"(semantic|rhythm)\.1\.(.*)", r"\1.proj_out2.\2"),
-    (r"colour\.0\.(.*)", r"color.proj_out1.\1"),
-    (r"colour\.1\.(.*)", r"color.proj_out2.\1"),
-    (r"class_embedding\.weight", "class.int_embedder.weight"),
-    (r"seconds_(start|total)\.weights", r"seconds_\1.embedder.embedding.0.weights"),
-    (r"seconds_(start|total)\.project\.(.*)", r"seconds_\1.embedder.embedding.1.\2"),
-]
-_PREDICTOR_INVERSE = [
-    (r"beat_mlp\.(.*)", r"pseudo_linear.\1"),
-    (r"project_(in|out)\.weight", r"transformer.project_\1.weight"),
-    (r"(class|scene)_embedding\.weight", r"\1_embedding.weight"),
-]
-_DIT_INVERSE = [(r"project_(in|out)\.weight", r"transformer.project_\1.weight"), (r"(.*)", r"\1")]
-
-
-def _invert(key: str, rules: list[tuple[str, str]]) -> tuple[str, list[str]]:
-    """Official name of one of our keys, plus the names of zero LayerNorm bias buffers it implies."""
-    block = re.fullmatch(r"blocks\.(\d+)\.(.*)", key)
-    if block:
-        inner, _ = _invert(block.group(2), _BLOCK_INVERSE)
-        name = f"transformer.layers.{block.group(1)}.{inner}"
-        return name, [name[: -len("gamma")] + "beta"] if name.endswith("norm.gamma") else []
-    for pattern, target in rules:
-        if re.fullmatch(pattern, key):
-            return re.sub(pattern, target, key), []
-    raise KeyError(key)
 
 
 def _translate(state: dict[str, torch.Tensor], prefix: str, rules: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
     out = {}
     for key, value in state.items():
-        name, zero_buffers = _invert(key, rules)
+        name, zero_buffers = official_name(key, rules)
         out[prefix + name] = value
         for buffer in zero_buffers:
             out[prefix + buffer] = torch.zeros_like(value)
@@ -78,26 +44,6 @@ def _inv_freq(rotary_dim: int) -> torch.Tensor:
     return 1.0 / (10000 ** (torch.arange(0, rotary_dim, 2).float() / rotary_dim))
 
 
-def _vae_inverse(key: str, depth: int) -> str:
-    side, rest = key.split(".", 1)
-    top = {"conv1": 0, "snake1": depth + 1, "conv2": depth + 2}
-    head, _, tail = rest.partition(".")
-    if head in top:
-        return f"{side}.layers.{top[head]}.{tail}"
-    match = re.fullmatch(r"block\.(\d+)\.(\w+)\.(.*)", rest)
-    if not match:
-        raise KeyError(key)
-    index, part, tail = int(match.group(1)), match.group(2), match.group(3)
-    unit = re.fullmatch(r"res_unit(\d)", part)
-    if unit:
-        position = int(unit.group(1)) - 1 + (0 if side == "encoder" else 2)
-        layer, _, tail = tail.partition(".")
-        inner = {"snake1": 0, "conv1": 1, "snake2": 2, "conv2": 3}[layer]
-        return f"{side}.layers.{index + 1}.layers.{position}.layers.{inner}.{tail}"
-    position = {"encoder": {"snake1": 3, "conv1": 4}, "decoder": {"snake1": 0, "conv_t1": 1}}[side][part]
-    return f"{side}.layers.{index + 1}.layers.{position}.{tail}"
-
-
 def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int = 0) -> dict[str, torch.Tensor]:
     """The released training wrapper's ``state_dict`` for ``stack``.
 
@@ -105,7 +51,7 @@ def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int
     so tests can tell which copy a loader picked.
     """
     dit = {k: v.detach().float().cpu() for k, v in stack.transformer.state_dict().items()}
-    out = _translate(dit, ONLINE_DIT, _DIT_INVERSE)
+    out = _translate(dit, ONLINE_DIT, DIT_INVERSE)
     out[ONLINE_DIT + "transformer.rotary_pos_emb.inv_freq"] = _inv_freq(stack.transformer.rotary)
     generator = torch.Generator().manual_seed(seed)
     for key, value in list(out.items()):
@@ -118,12 +64,17 @@ def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int
     out["diffusion_ema.step"] = torch.tensor([1000])
 
     predictor = {k: v.detach().float().cpu() for k, v in stack.rhythm_predictor.state_dict().items()}
-    out.update(_translate(predictor, EXTRACTOR, _PREDICTOR_INVERSE))
+    out.update(_translate(predictor, EXTRACTOR, PREDICTOR_INVERSE))
     out[EXTRACTOR + "transformer.rotary_pos_emb.inv_freq"] = _inv_freq(stack.rhythm_predictor.rotary)
 
     conditioner = stack.conditioner
-    out.update(_translate({k: v.detach().float().cpu() for k, v in conditioner.state_dict().items()},
-                          CONDITIONERS, _CONDITIONER_INVERSE))
+    out.update(
+        _translate(
+            {k: v.detach().float().cpu() for k, v in conditioner.state_dict().items()},
+            CONDITIONERS,
+            CONDITIONER_INVERSE,
+        )
+    )
     cfg = conditioner.config
     unused = {"semantic": cfg.semantic_dim, "rhythm": cfg.rhythm_dim}
     if cfg.has_colour:
@@ -138,7 +89,7 @@ def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int
         value = value.detach().float().cpu()
         if key.endswith((".alpha", ".beta")):
             value = value.reshape(-1)
-        out[VAE + _vae_inverse(key, depth)] = value
+        out[VAE + vae_official_name(key, depth)] = value
     out["losses.losses.0.weight"] = torch.tensor(1.0)
     out["losses.losses.1.weight"] = torch.tensor(1.0)
     return out
@@ -146,15 +97,29 @@ def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int
 
 def export_official_config(stack: DiffV2M, extractor_keys: bool = True) -> dict[str, Any]:
     """An official-format config JSON (``model_config_odf.json`` layout) describing ``stack``."""
-    dit, predictor, cond, vae = (m.config for m in (stack.transformer, stack.rhythm_predictor,
-                                                    stack.conditioner, stack.vae))
-    official_fusion = {"film_choose": "FiLM_choose", "film_sum": "FiLM", "choose": "choose", "gate": "gate",
-                       "prefilm": "preFiLM", "prefilm_gate": "preFiLM_gate", "semantic_only": "none",
-                       "mean": "mean"}[dit.fusion]
-    semantic: dict[str, Any] = {"dim": cond.semantic_dim, "max_length": cond.max_length,
-                                "rhythm_type": stack.info.extras.get("rhythm_type", "odf")}
-    sizes = {"extractor_dim": predictor.dim, "extractor_depth": predictor.depth,
-             "extractor_num_heads": predictor.num_heads}
+    dit, predictor, cond, vae = (
+        m.config for m in (stack.transformer, stack.rhythm_predictor, stack.conditioner, stack.vae)
+    )
+    official_fusion = {
+        "film_choose": "FiLM_choose",
+        "film_sum": "FiLM",
+        "choose": "choose",
+        "gate": "gate",
+        "prefilm": "preFiLM",
+        "prefilm_gate": "preFiLM_gate",
+        "semantic_only": "none",
+        "mean": "mean",
+    }[dit.fusion]
+    semantic: dict[str, Any] = {
+        "dim": cond.semantic_dim,
+        "max_length": cond.max_length,
+        "rhythm_type": stack.info.extras.get("rhythm_type", "odf"),
+    }
+    sizes = {
+        "extractor_dim": predictor.dim,
+        "extractor_depth": predictor.depth,
+        "extractor_num_heads": predictor.num_heads,
+    }
     if extractor_keys:
         semantic.update(sizes)
     elif sizes != RELEASED_EXTRACTOR:
@@ -165,15 +130,22 @@ def export_official_config(stack: DiffV2M, extractor_keys: bool = True) -> dict[
         {"id": "semantic", "type": "semantic", "config": semantic},
         {"id": "rhythm", "type": "rhythm", "config": {"dim": cond.rhythm_dim, "max_length": cond.max_length}},
         {"id": "class", "type": "int", "config": {"min_val": 0, "max_val": cond.num_classes - 1}},
-        {"id": "seconds_start", "type": "number",
-         "config": {"min_val": cond.seconds_start_range[0], "max_val": cond.seconds_start_range[1]}},
-        {"id": "seconds_total", "type": "number",
-         "config": {"min_val": cond.seconds_total_range[0], "max_val": cond.seconds_total_range[1]}},
+        {
+            "id": "seconds_start",
+            "type": "number",
+            "config": {"min_val": cond.seconds_start_range[0], "max_val": cond.seconds_start_range[1]},
+        },
+        {
+            "id": "seconds_total",
+            "type": "number",
+            "config": {"min_val": cond.seconds_total_range[0], "max_val": cond.seconds_total_range[1]},
+        },
     ]
     cross_ids = ["semantic", "rhythm", "seconds_start", "seconds_total"]
     if cond.has_colour:
-        configs.insert(2, {"id": "color", "type": "color", "config": {"dim": cond.colour_dim,
-                                                                      "max_length": cond.max_length}})
+        configs.insert(
+            2, {"id": "color", "type": "color", "config": {"dim": cond.colour_dim, "max_length": cond.max_length}}
+        )
         cross_ids.append("color")
     return {
         "model_type": "diffusion_cond",
@@ -186,12 +158,26 @@ def export_official_config(stack: DiffV2M, extractor_keys: bool = True) -> dict[
                 "iterate_batch": True,
                 "scale": vae.latent_scale,
                 "config": {
-                    "encoder": {"type": "oobleck", "requires_grad": False, "config": {
-                        "in_channels": vae.audio_channels, "channels": vae.encoder_hidden_size,
-                        "latent_dim": vae.encoder_latent_channels or 2 * latent, **oobleck}},
-                    "decoder": {"type": "oobleck", "config": {
-                        "out_channels": vae.audio_channels, "channels": vae.decoder_channels, "latent_dim": latent,
-                        "final_tanh": vae.final_tanh, **oobleck}},
+                    "encoder": {
+                        "type": "oobleck",
+                        "requires_grad": False,
+                        "config": {
+                            "in_channels": vae.audio_channels,
+                            "channels": vae.encoder_hidden_size,
+                            "latent_dim": vae.encoder_latent_channels or 2 * latent,
+                            **oobleck,
+                        },
+                    },
+                    "decoder": {
+                        "type": "oobleck",
+                        "config": {
+                            "out_channels": vae.audio_channels,
+                            "channels": vae.decoder_channels,
+                            "latent_dim": latent,
+                            "final_tanh": vae.final_tanh,
+                            **oobleck,
+                        },
+                    },
                     "bottleneck": {"type": "vae"},
                     "latent_dim": latent,
                     "downsampling_ratio": stack.downsampling_ratio,
@@ -204,10 +190,15 @@ def export_official_config(stack: DiffV2M, extractor_keys: bool = True) -> dict[
                 "global_cond_ids": list(cond.global_cond_ids),
                 "type": "dit",
                 "config": {
-                    "io_channels": dit.io_channels, "embed_dim": dit.embed_dim, "depth": dit.depth,
-                    "num_heads": dit.num_heads, "cond_token_dim": dit.cond_token_dim,
-                    "global_cond_dim": dit.global_cond_dim, "project_cond_tokens": dit.project_cond_tokens,
-                    "transformer_type": "continuous_transformer", "attention_weight_type": official_fusion,
+                    "io_channels": dit.io_channels,
+                    "embed_dim": dit.embed_dim,
+                    "depth": dit.depth,
+                    "num_heads": dit.num_heads,
+                    "cond_token_dim": dit.cond_token_dim,
+                    "global_cond_dim": dit.global_cond_dim,
+                    "project_cond_tokens": dit.project_cond_tokens,
+                    "transformer_type": "continuous_transformer",
+                    "attention_weight_type": official_fusion,
                 },
             },
             "io_channels": dit.io_channels,

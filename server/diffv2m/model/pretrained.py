@@ -96,7 +96,7 @@ def load_pretrained(folder: str | Path) -> DiffV2M:
         sub = folder / name
         try:
             config = cls.load_config(sub)
-        except (OSError, EnvironmentError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise WeightsError(f"The weights folder {folder} lacks a readable {name}/config.json.") from exc
         if config.get("_class_name") not in (None, cls.__name__):
             raise WeightsError(f"The config {sub}/config.json is for {config['_class_name']}, not {cls.__name__}.")

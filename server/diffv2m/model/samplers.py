@@ -95,8 +95,8 @@ def sample_dpmpp_2m(
             x = inpaint.apply(x, alphas[i], sigmas[i])
         v = model(x, times[i])
         denoised = x * alphas[i] - v * sigmas[i]
-        crosses_switch = switch_t is not None and i > 0 and branch_for(times[i - 1], switch_t) != branch_for(
-            times[i], switch_t
+        crosses_switch = (
+            switch_t is not None and i > 0 and branch_for(times[i - 1], switch_t) != branch_for(times[i], switch_t)
         )
         if sigmas[i + 1] == 0.0:
             x = denoised

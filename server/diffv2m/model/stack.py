@@ -114,9 +114,15 @@ class DiffV2M:
 
     def to(self, device: torch.device | str, dit_dtype: torch.dtype = torch.float32) -> DiffV2M:
         """Move everything; only the DiT changes dtype (the rest is small and stays float32)."""
-        self.transformer.to(device=device, dtype=dit_dtype)
-        for module in (self.rhythm_predictor, self.conditioner, self.vae):
-            module.to(device=device, dtype=torch.float32)
+        for module, dtype in (
+            (self.transformer, dit_dtype),
+            (self.rhythm_predictor, torch.float32),
+            (self.conditioner, torch.float32),
+            (self.vae, torch.float32),
+        ):
+            module.to(device)
+            if module.dtype != dtype:
+                module.to(dtype)
         return self
 
     def eval(self) -> DiffV2M:

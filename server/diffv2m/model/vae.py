@@ -15,13 +15,14 @@ here without rewriting the model:
 from __future__ import annotations
 
 import math
-import re
 
 import torch
 from diffusers import AutoencoderOobleck
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 from torch.nn.utils import weight_norm
+
+from .official_names import vae_project_name
 
 
 class DiffV2MAutoencoder(AutoencoderOobleck):
@@ -71,39 +72,6 @@ class DiffV2MAutoencoder(AutoencoderOobleck):
         return torch.tanh(audio) if self.config.final_tanh else audio
 
 
-_RESIDUAL = {"0": "snake1", "1": "conv1", "2": "snake2", "3": "conv2"}
-
-
-def _official_vae_key(key: str, depth: int) -> str:
-    """Translate one released Oobleck key (without the ``encoder.``/``decoder.`` side) to diffusers' name."""
-    side, rest = key.split(".", 1)
-    match = re.fullmatch(r"layers\.(\d+)\.(.*)", rest)
-    if not match:
-        raise KeyError(key)
-    index, tail = int(match.group(1)), match.group(2)
-    if index == 0:
-        return f"{side}.conv1.{tail}"
-    if index == depth + 1:
-        return f"{side}.snake1.{tail}"
-    if index == depth + 2:
-        return f"{side}.conv2.{tail}"
-    block = f"{side}.block.{index - 1}"
-    sub = re.fullmatch(r"layers\.(\d+)\.(.*)", tail)
-    if not sub:
-        raise KeyError(key)
-    position, tail = int(sub.group(1)), sub.group(2)
-    # encoder block: 3 residual units, snake, strided conv; decoder block: snake, transposed conv, 3 residual units
-    units = (0, 1, 2) if side == "encoder" else (2, 3, 4)
-    if position in units:
-        unit = re.fullmatch(r"layers\.(\d)\.(.*)", tail)
-        if not unit:
-            raise KeyError(key)
-        return f"{block}.res_unit{units.index(position) + 1}.{_RESIDUAL[unit.group(1)]}.{unit.group(2)}"
-    if side == "encoder":
-        return f"{block}.{ {3: 'snake1', 4: 'conv1'}[position] }.{tail}"
-    return f"{block}.{ {0: 'snake1', 1: 'conv_t1'}[position] }.{tail}"
-
-
 def convert_official_vae(state: dict[str, torch.Tensor], depth: int) -> dict[str, torch.Tensor]:
     """Released ``encoder.*``/``decoder.*`` Oobleck weights → ``DiffV2MAutoencoder`` state dict.
 
@@ -111,7 +79,7 @@ def convert_official_vae(state: dict[str, torch.Tensor], depth: int) -> dict[str
     """
     out = {}
     for key, value in state.items():
-        name = _official_vae_key(key, depth)
+        name = vae_project_name(key, depth)
         if name.endswith((".alpha", ".beta")):
             value = value.reshape(1, -1, 1)
         out[name] = value

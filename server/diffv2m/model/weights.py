@@ -17,18 +17,27 @@ def listing(keys: list[str], limit: int = 6) -> str:
     return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
 
 
-def check_and_load(module: torch.nn.Module, name: str, state: dict[str, torch.Tensor], source: Path) -> None:
+def check_and_load(
+    module: torch.nn.Module,
+    name: str,
+    state: dict[str, torch.Tensor],
+    source: Path,
+    label: Callable[[str], str] = str,
+) -> None:
     """Load ``state`` into a meta-built ``module`` (assigning its tensors), after naming any
-    missing key, unexpected key or shape mismatch in one WeightsError."""
+    missing key, unexpected key or shape mismatch in one WeightsError (``label`` names keys
+    the way the user's file names them)."""
     expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
+    missing = sorted(label(key) for key in set(expected) - set(state))
+    unexpected = sorted(label(key) for key in set(state) - set(expected))
     if missing:
         raise WeightsError(f"The checkpoint {source} lacks {name} weights: {listing(missing)}.")
     if unexpected:
-        raise WeightsError(f"The checkpoint {source} has {name} weights this config does not use: {listing(unexpected)}.")
+        raise WeightsError(
+            f"The checkpoint {source} has {name} weights its config does not describe: {listing(unexpected)}."
+        )
     wrong = [
-        f"{key} {tuple(state[key].shape)} vs config {tuple(expected[key].shape)}"
+        f"{label(key)} {tuple(state[key].shape)} vs config {tuple(expected[key].shape)}"
         for key in expected
         if state[key].shape != expected[key].shape
     ]
@@ -42,5 +51,3 @@ def build_on_meta(factory: Callable[[], torch.nn.Module]) -> torch.nn.Module:
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch's old weight_norm, used by diffusers' Oobleck
         return factory()
-
-
