@@ -25,3 +25,12 @@ def expected() -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="session")
 def inputs() -> dict[str, torch.Tensor]:
     return case_inputs(CASES)
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Tiny models run fastest on one thread, and a shared 2-core machine punishes OpenMP spinning."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -90,11 +90,11 @@ def parse_official_config(config: dict[str, Any]) -> StackSpec:
         raise ConfigProblem(f"its model_type is '{config.get('model_type')}', not 'diffusion_cond'")
     sample_rate = int(_get(config, "sample_rate"))
     sample_size = int(_get(config, "sample_size"))
-    model = _get(config, "model")
-    vae = _vae_spec(_get(model, "pretransform"), sample_rate)
+    _get(config, "model")  # named in the error when absent
+    vae = _vae_spec(_get(config, "model.pretransform"), sample_rate)
     ratio = math.prod(vae["downsampling_ratios"])
 
-    conditioning = _get(model, "conditioning")
+    conditioning = _get(config, "model.conditioning")
     cond_dim = int(_get(conditioning, "cond_dim"))
     by_id = {entry["id"]: entry for entry in _get(conditioning, "configs")}
     for needed in ("semantic", "rhythm", "class", "seconds_start", "seconds_total"):
@@ -109,12 +109,12 @@ def parse_official_config(config: dict[str, Any]) -> StackSpec:
     klass = by_id["class"]["config"]
     max_length = int(semantic.get("max_length", 128))
 
-    diffusion = _get(model, "diffusion")
+    diffusion = _get(config, "model.diffusion")
     if diffusion.get("type") != "dit":
         raise ConfigProblem(f"its diffusion type '{diffusion.get('type')}' is not 'dit'")
     if diffusion.get("diffusion_objective", "v") != "v":
         raise ConfigProblem("its diffusion objective is not 'v'")
-    dit = _get(diffusion, "config")
+    dit = _get(config, "model.diffusion.config")
     for key, allowed in (
         ("patch_size", 1),
         ("global_cond_type", "prepend"),

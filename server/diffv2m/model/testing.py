@@ -35,7 +35,7 @@ def tiny_spec(
     vae_mults: tuple[int, ...] = (1, 2, 4, 8, 16),
     latent_dim: int = 8,
     io_channels: int | None = None,
-    latent_length: int = 645,
+    latent_length: int | None = None,
     has_colour: bool = True,
 ) -> StackSpec:
     """Sizes of a tiny stack (defaults: the released window and VAE geometry, a few hundred kB of weights)."""
@@ -83,7 +83,7 @@ def tiny_spec(
             "latent_scale": 1.0,
         },
         sample_rate=44100,
-        latent_length=latent_length if ratio == 2048 else max(8, 1323000 // ratio),
+        latent_length=latent_length or 1323000 // ratio,  # default: the released 30-s window
         audio_channels=2,
         emotion_source="released" if has_colour else "none",
         extras={"rhythm_type": "odf"},

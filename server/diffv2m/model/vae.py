@@ -15,6 +15,7 @@ here without rewriting the model:
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from diffusers import AutoencoderOobleck
@@ -40,19 +41,24 @@ class DiffV2MAutoencoder(AutoencoderOobleck):
         final_tanh: bool = False,
         latent_scale: float = 1.0,
     ) -> None:
-        super().__init__(
-            encoder_hidden_size=encoder_hidden_size,
-            downsampling_ratios=list(downsampling_ratios),
-            channel_multiples=list(channel_multiples),
-            decoder_channels=decoder_channels,
-            decoder_input_channels=decoder_input_channels,
-            audio_channels=audio_channels,
-            sampling_rate=sampling_rate,
-        )
-        latent_out = encoder_latent_channels or 2 * decoder_input_channels
-        if latent_out != encoder_hidden_size:
-            width = encoder_hidden_size * ([1, *channel_multiples])[-1]
-            self.encoder.conv2 = weight_norm(nn.Conv1d(width, latent_out, kernel_size=3, padding=1))
+        with warnings.catch_warnings():  # diffusers' Oobleck uses torch's old (deprecated, equivalent) weight_norm
+            warnings.simplefilter("ignore", FutureWarning)
+            super().__init__(
+                encoder_hidden_size=encoder_hidden_size,
+                downsampling_ratios=list(downsampling_ratios),
+                channel_multiples=list(channel_multiples),
+                decoder_channels=decoder_channels,
+                decoder_input_channels=decoder_input_channels,
+                audio_channels=audio_channels,
+                sampling_rate=sampling_rate,
+            )
+            latent_out = encoder_latent_channels or 2 * decoder_input_channels
+            if latent_out != encoder_hidden_size:
+                width = encoder_hidden_size * ([1, *channel_multiples])[-1]
+                self.encoder.conv2 = weight_norm(nn.Conv1d(width, latent_out, kernel_size=3, padding=1))
+        # a 30-s window (645 frames) decodes in one piece, exactly; longer latents in overlapping tiles
+        self.tile_latent_min_length = 768
+        self.tile_latent_overlap = 64
 
     @property
     def downsampling_ratio(self) -> int:
