@@ -33,12 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
-    from ..model.acceleration import DTYPES
-    from ..model.official_checkpoint import load_official
-    from ..model.pretrained import save_pretrained
 
     if args.out.exists() and any(args.out.iterdir()):
         raise InputError(f"The output folder {args.out} is not empty; choose a new folder.")
+    from ..model.acceleration import DTYPES
+    from ..model.official_checkpoint import load_official
+    from ..model.pretrained import save_pretrained
     stack = load_official(
         args.checkpoint,
         args.config,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from .base import SAMPLE_RATE, GenerationRequest, GenerationResult
 
 DEFAULT_SAMPLER = "dpmpp-2m"
 PALETTE_WEIGHT = 0.6
+CLIP_HUB_ID = "openai/clip-vit-base-patch32"  # CLIP ViT-B/32, what the paper's features came from
 
 
 @dataclass(frozen=True)
@@ -81,38 +83,66 @@ def palette_histogram(palette: tuple[tuple[int, int, int], ...]) -> np.ndarray |
     return np.asarray(histogram(frame), np.float32).reshape(-1)
 
 
+def load_clip(settings: Settings) -> Any:
+    """The CLIP encoder: ``DIFFV2M_CLIP``, else a ``clip/`` folder inside the weights folder, else ViT-B/32 from
+    the hub cache (downloaded only when allowed)."""
+    try:
+        from ..features.semantic import ClipEncoder
+    except ImportError:  # the features package without CLIP support: semantic features must come from elsewhere
+        return None
+    bundled = Path(settings.weights or "").expanduser() / "clip"
+    source = settings.clip or (str(bundled) if bundled.is_dir() else CLIP_HUB_ID)
+    try:
+        return ClipEncoder.from_pretrained(source, allow_download=settings.allow_download, device=settings.device)
+    except WeightsError as exc:
+        raise WeightsError(
+            f"Diff-V2M needs the CLIP ViT-B/32 image encoder; set DIFFV2M_CLIP to its folder or allow downloads "
+            f"({exc.message})"
+        ) from exc
+
+
 class DiffV2MEngine:
     name = "diffv2m"
 
-    def __init__(self, stack: Any, device: str, sampler: str = DEFAULT_SAMPLER) -> None:
+    def __init__(self, stack: Any, device: str, clip: Any = None, sampler: str = DEFAULT_SAMPLER) -> None:
         from ..model.samplers import DEFAULT_STEPS
 
         if sampler not in DEFAULT_STEPS:
             raise WeightsError(f"Unknown sampler '{sampler}'; choose one of {', '.join(DEFAULT_STEPS)}.")
         self.stack = stack
         self.device = device
+        self.clip = clip  # the CLIP image encoder the features must use for this engine (the pipeline reads it)
         self.sampler = sampler
         self.default_steps = DEFAULT_STEPS[sampler]
 
     @classmethod
     def from_settings(cls, settings: Settings, sampler: str | None = None) -> DiffV2MEngine:
-        """Load the configured weights once and place them on the configured device."""
+        """Load the configured weights (and CLIP) once and place them on the configured device.
+
+        Environment knobs: ``DIFFV2M_SAMPLER`` (dpmpp-2m | ddim), ``DIFFV2M_EMOTION_SOURCE``
+        (override the weights' level-1 wiring: released | colour | none), ``DIFFV2M_COMPILE``
+        (a torch.compile mode for the DiT on CUDA, e.g. reduce-overhead).
+        """
         if not settings.weights:
             raise WeightsError("No Diff-V2M weights are configured; set DIFFV2M_WEIGHTS to a weights folder or file.")
         from ..model.acceleration import prepare_for_inference
         from ..model.loading import load_weights
 
-        stack = load_weights(settings.weights, settings.allow_download, settings.cache_dir, settings.use_ema)
+        emotion_source = os.environ.get("DIFFV2M_EMOTION_SOURCE") or None
+        stack = load_weights(
+            settings.weights, settings.allow_download, settings.cache_dir, settings.use_ema, emotion_source
+        )
         device = settings.resolved_device()
-        compile_mode = os.environ.get("DIFFV2M_COMPILE") or None  # e.g. "reduce-overhead" (CUDA only)
-        prepare_for_inference(stack, device, compile_mode=compile_mode)
-        return cls(stack, device, sampler or os.environ.get("DIFFV2M_SAMPLER", DEFAULT_SAMPLER))
+        prepare_for_inference(stack, device, compile_mode=os.environ.get("DIFFV2M_COMPILE") or None)
+        clip = load_clip(settings)
+        return cls(stack, device, clip, sampler or os.environ.get("DIFFV2M_SAMPLER", DEFAULT_SAMPLER))
 
     def describe(self) -> dict[str, object]:
         info = self.stack.info
         return {
             "available": True,
             "weights": info.source,
+            "clip": getattr(self.clip, "name", None),
             "device": self.device,
             "sampler": self.sampler,
             "default_steps": self.default_steps,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -53,8 +54,7 @@ def fusion_from_official(attention_weight_type: str) -> str:
 
 def branch_for(t: float, switch_t: float = SWITCH_T) -> Literal["semantic", "rhythm"]:
     """The branch a hard switch takes at host time ``t``, compared in float32 exactly as on the device."""
-    t32 = torch.tensor(t, dtype=torch.float32)
-    return "semantic" if bool(t32 > switch_t) else "rhythm"
+    return "semantic" if np.float32(t) > np.float32(switch_t) else "rhythm"  # host floats only: no device read
 
 
 class TimeFiLM(nn.Module):

@@ -59,12 +59,13 @@ def sample_ddim(
     alphas, sigmas = torch.cos(t * math.pi / 2), torch.sin(t * math.pi / 2)  # float32, as released
     next_sigmas = (sigmas[1:] ** 2).sqrt().tolist()  # the released "adjusted sigma" at eta 0
     alphas, sigmas = alphas.tolist(), sigmas.tolist()  # exact float32 values as host floats
+    times = t.tolist()
     steps = len(alphas)
     pred = x
     for i in range(steps):
         if inpaint is not None:
             x = inpaint.apply(x, alphas[i], sigmas[i])
-        v = model(x, float(t[i]))
+        v = model(x, times[i])
         pred = x * alphas[i] - v * sigmas[i]
         if i < steps - 1:
             eps = x * sigmas[i] + v * alphas[i]

@@ -102,11 +102,31 @@ def random_stack(spec: StackSpec, seed: int = 0, noise: float = 0.05, emotion_so
     return stack.eval()
 
 
-def write_tiny_weights(folder: str | Path, seed: int = 0, emotion_source: str = "released", **sizes: Any) -> Path:
-    """Write a tiny random-weight model in the project format to ``folder``; returns the folder."""
+def write_tiny_clip(folder: str | Path, seed: int = 0) -> Path:
+    """A tiny random CLIP vision model (224-px input, 512-d output like ViT-B/32) in transformers' format."""
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    config = CLIPVisionConfig(hidden_size=32, intermediate_size=64, projection_dim=512, num_hidden_layers=2,
+                              num_attention_heads=2, image_size=224, patch_size=32)  # fmt: skip
+    CLIPVisionModelWithProjection(config).save_pretrained(folder)
+    return Path(folder)
+
+
+def write_tiny_weights(
+    folder: str | Path, seed: int = 0, emotion_source: str = "released", with_clip: bool = True, **sizes: Any
+) -> Path:
+    """Write a tiny random-weight model in the project format to ``folder``; returns the folder.
+
+    ``with_clip`` also writes a tiny CLIP to ``folder/clip``, which the engine
+    uses when ``DIFFV2M_CLIP`` is not set, so ``Settings(weights=folder)`` is all a test needs.
+    """
     stack = random_stack(tiny_spec(**sizes), seed=seed, emotion_source=emotion_source)
     stack.info.source = "tiny random weights (testing)"
-    return save_pretrained(stack, folder)
+    save_pretrained(stack, folder)
+    if with_clip:
+        write_tiny_clip(Path(folder) / "clip", seed=seed)
+    return Path(folder)
 
 
 def write_official_checkpoint(
