@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 ADDON = REPO / "addon"
 # bpy release -> venv at the repository root (scripts/setup.sh --test; 5.3 needs Python 3.13).
 BPY_VENVS = {"4.5": ".venv-bpy45", "5.0": ".venv-bpy50", "5.3": ".venv-bpy53"}
+TOKEN = "addon-test-token"  # the token_server fixture's
 
 
 def grey_of_frame(index: int) -> int:

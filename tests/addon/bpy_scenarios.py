@@ -238,6 +238,8 @@ def scenario_score(config: dict) -> dict:
 
     out["connection"] = check_connection()
     out["plan"] = plan(scene)
+    with sequencer_override(scene):
+        out["range_text"] = addon().panel._range_text(bpy.context, scene)
     out["before"] = observe(scene)
     bpy.ops.ed.undo_push(message="scene built")
 
@@ -297,6 +299,15 @@ def scenario_score(config: dict) -> dict:
     out["nothing_unchanged"] = observe(scene) == out["after_cancel"]
     scores = os.path.join(os.path.dirname(blend), "scores")
     out["scores_files"] = sorted(os.listdir(scores)) if os.path.isdir(scores) else []
+
+    # File > Open while a job runs: the job is cancelled, the opened file gets nothing.
+    select_only(scene, {"shot A", "shot B"})
+    out["reload_error"] = run_operator(scene, "generate_score")
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    drive()
+    out["reload_state"] = state()
+    out["after_reload"] = observe(bpy.data.scenes["cut"])
+    out["scores_files_after_reload"] = sorted(os.listdir(scores)) if os.path.isdir(scores) else []
     return out
 
 

@@ -204,6 +204,7 @@ def test_generate_then_regenerate_then_undo(observed, release, score_server, med
     fps = Fraction(25)
     start, _, end = cut_range(media["25"]["rate"], fps)
     assert_cut_segments(run["plan"], media["25"], fps)
+    assert run["range_text"] == f"Frames {start}-{end - 1} ({(end - start) / 25:.2f} s, selection)"
     assert run["connection"]["state"] == "ok", run["connection"]
     assert any(line.startswith("default: ready") for line in run["connection"]["engines"])
 
@@ -257,6 +258,10 @@ def test_cancel_and_server_down_change_nothing(observed, release, score_server):
     assert "None of the selected strips has picture" in run["no_picture_error"]
     assert "Nothing to score" in run["empty_error"]
     assert run["nothing_unchanged"]
+    # Opening a file cancels the running job; the opened file (saved before any score) gets nothing.
+    assert run["reload_error"] is None and "cancelled" in run["reload_state"]["message"]
+    assert run["after_reload"] == run["before"]
+    assert run["scores_files_after_reload"] == run["scores_files"]
 
 
 @pytest.mark.parametrize(
