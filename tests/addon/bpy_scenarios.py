@@ -123,6 +123,12 @@ def observe(scene) -> dict:
     return {"strips": sorted(strips, key=lambda s: s["name"]), "markers": markers}
 
 
+def require_score(observed: dict) -> None:
+    """Stop the scenario with the add-on's own message when no score was placed (the rest depends on it)."""
+    if not any(s["tag"] for s in observed["strips"]):
+        raise RuntimeError(f"no score was placed: {state()['message']}")
+
+
 def addon():
     return sys.modules[MODULE]
 
@@ -248,11 +254,13 @@ def scenario_score(config: dict) -> dict:
     out["generate_progress"] = drive()
     out["after_generate"] = observe(scene)
     out["generate_state"] = state()
+    require_score(out["after_generate"])
 
     settings.emotion, settings.seed = "tense", 12
     out["regenerate_error"] = run_operator(scene, "regenerate_score")
     drive()
     out["after_regenerate"] = observe(scene)
+    require_score(out["after_regenerate"])
 
     bpy.ops.ed.undo()
     scene = bpy.data.scenes["cut"]
