@@ -101,3 +101,30 @@ def need_engine() -> None:
 
     if not engine_ready():
         pytest.skip("TEMPORARY: the server's default engine (features + composer) is not on main yet")
+
+
+def stop_processes_running(marker: str, grace: float = 20.0) -> list[int]:
+    """Stop the processes whose command line contains ``marker`` (a unique path a test gave a
+    server it had Blender start): SIGTERM, then SIGKILL after ``grace`` s. Linux /proc only."""
+    import os
+    import signal
+    import time
+
+    stopped = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in command and int(entry.name) != os.getpid():
+            os.kill(int(entry.name), signal.SIGTERM)
+            stopped.append(int(entry.name))
+    deadline = time.monotonic() + grace
+    for pid in stopped:
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    return stopped

@@ -298,6 +298,14 @@ def scenario_score(config: dict) -> dict:
     out["down_unchanged"] = observe(scene) == before_down
     prefs().server_url = config["server_url"]
 
+    # A server elsewhere needs Blender's Online Access; refused before any network use.
+    if not bpy.app.online_access:
+        prefs().server_url = "http://scoring-server.invalid:8767"
+        select_only(scene, {"shot A", "shot B"})
+        out["offline_error"] = run_operator(scene, "generate_score")
+        out["offline_running"] = addon().ticker.active() is not None
+        prefs().server_url = config["server_url"]
+
     # Nothing to score: a strip without picture selected, then nothing selected.
     select_only(scene, {"user title"})
     out["no_picture_error"] = run_operator(scene, "generate_score")
@@ -375,7 +383,27 @@ def scenario_mapping(config: dict) -> dict:
     return out
 
 
-SCENARIOS = {"install": scenario_install, "score": scenario_score, "fps": scenario_fps, "mapping": scenario_mapping}
+def scenario_start_server(config: dict) -> dict:
+    """The preferences' Start Command launches a server; the indicator then shows it."""
+    prefs().server_url = config["start_url"]
+    out = {"before": check_connection()}
+    prefs().start_command = config["start_command"]
+    with sequencer_override(bpy.context.window_manager.windows[0].scene):
+        bpy.ops.diffv2m.start_server()
+    deadline = time.monotonic() + 120
+    while (status := check_connection())["state"] != "ok" and time.monotonic() < deadline:
+        time.sleep(1.0)
+    out["after"] = status
+    return out
+
+
+SCENARIOS = {
+    "start_server": scenario_start_server,
+    "install": scenario_install,
+    "score": scenario_score,
+    "fps": scenario_fps,
+    "mapping": scenario_mapping,
+}
 
 
 def main() -> int:
