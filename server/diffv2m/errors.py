@@ -44,3 +44,27 @@ class WeightsError(Diffv2mError):
 
 class Cancelled(Exception):
     """Raised inside a job when its cancel flag is set; not an error for the user."""
+
+
+class AccessDenied(Diffv2mError):
+    """The client may not do this (missing token, local path from a remote client, outside allowed roots)."""
+
+    status = 403
+
+
+class Unauthorized(AccessDenied):
+    """No or wrong ``Authorization: Bearer`` token."""
+
+    status = 401
+
+
+class NotFound(Diffv2mError):
+    """The job or file asked for does not exist (any more)."""
+
+    status = 404
+
+
+class PayloadTooLarge(InputError):
+    """An upload exceeds the server's size limit."""
+
+    status = 413

@@ -50,6 +50,8 @@ class Settings:
     max_upload_mb: float = field(default_factory=lambda: float(os.environ.get("DIFFV2M_MAX_UPLOAD_MB", "2048")))
     # Local-path jobs may only name files under these folders (empty: any readable file).
     allowed_roots: list[Path] = field(default_factory=lambda: _env_paths("DIFFV2M_ALLOWED_ROOTS"))
+    # Jobs waiting beyond this many are refused with 503 (the queue is never silently dropped).
+    max_queue: int = field(default_factory=lambda: int(os.environ.get("DIFFV2M_MAX_QUEUE", "64")))
 
     def resolved_device(self) -> str:
         if self.device != "auto":

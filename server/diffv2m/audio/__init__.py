@@ -1,0 +1,1 @@
+"""Audio post-processing shared by every engine (loudness, true peak, DC)."""

@@ -1,0 +1,46 @@
+"""Flags shared by ``serve`` and ``generate``: each one overrides its ``DIFFV2M_*`` variable."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..settings import Settings
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("models and cache (default: the DIFFV2M_* environment variables)")
+    group.add_argument("--weights", help="Diff-V2M weights: a local folder/checkpoint or a hub id (DIFFV2M_WEIGHTS)")
+    group.add_argument("--clip", help="CLIP ViT-B/32 image encoder: a local folder or hub id (DIFFV2M_CLIP)")
+    group.add_argument("--device", help="cpu, cuda, cuda:1, mps or auto (DIFFV2M_DEVICE)")
+    group.add_argument(
+        "--allow-download", action="store_true", default=None, help="let hub ids download (DIFFV2M_ALLOW_DOWNLOAD=1)"
+    )
+    group.add_argument("--cache-dir", type=Path, help="features and job results (DIFFV2M_CACHE_DIR)")
+    group.add_argument("--cache-cap-mb", type=float, help="size cap of the job results (DIFFV2M_CACHE_CAP_MB)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Environment defaults, then every flag the user actually gave."""
+    settings = Settings()
+    for flag, attribute in (
+        ("weights", "weights"),
+        ("clip", "clip"),
+        ("device", "device"),
+        ("allow_download", "allow_download"),
+        ("cache_dir", "cache_dir"),
+        ("cache_cap_mb", "cache_cap_mb"),
+        ("host", "host"),
+        ("port", "port"),
+        ("token", "token"),
+        ("max_upload_mb", "max_upload_mb"),
+        ("max_queue", "max_queue"),
+    ):
+        value = getattr(args, flag, None)
+        if value is not None:
+            setattr(settings, attribute, value)
+    roots = getattr(args, "allowed_root", None)
+    if roots:
+        settings.allowed_roots = [Path(r).expanduser() for r in roots]
+    settings.cache_dir = Path(settings.cache_dir).expanduser()
+    return settings

@@ -1,0 +1,210 @@
+"""The one job path, shared by the server's worker and ``diffv2m generate``.
+
+    video range -> features (cached) -> emotion -> engine.generate per take
+    -> beats (the engine's own, else tracked on the audio) -> loudness -> takes
+
+Progress goes to one callback as (stage, overall fraction); the stages are the
+ones docs/api.md lists. The callback raises ``errors.Cancelled`` to stop a job.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .emotion import resolve_emotion
+from .engines.base import SAMPLE_RATE, GenerationRequest, GenerationResult, ProgressFn, no_progress
+from .engines.registry import EngineRegistry
+from .features.types import VideoFeatures
+from .job_request import JobRequest
+from .settings import Settings
+
+# Share of the overall progress bar each phase takes.
+FEATURES_SHARE = 0.25
+GENERATE_SHARE = 0.6
+TIME_DECIMALS = 4  # 0.1 ms is finer than any frame or sample grid an editor uses
+
+
+@dataclass
+class Take:
+    seed: int
+    audio: np.ndarray  # (2, num_samples) float32, 44.1 kHz
+    beats: dict[str, Any]  # the GET /jobs/{id}/beats document
+    lufs: float
+    true_peak_db: float
+
+
+@dataclass
+class PipelineOutput:
+    takes: list[Take]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _scaled(progress: ProgressFn, low: float, high: float, stage: str | None = None) -> ProgressFn:
+    """A callback for one phase that maps its [0, 1] onto [low, high] of the whole job."""
+
+    def scaled(name: str, fraction: float) -> None:
+        progress(stage or name, low + (high - low) * min(max(fraction, 0.0), 1.0))
+
+    return scaled
+
+
+def _times(values: np.ndarray | None, duration: float) -> list[float]:
+    if values is None:
+        return []
+    array = np.asarray(values, np.float64).ravel()
+    array = array[(array >= 0.0) & (array < duration)]
+    return [round(float(t), TIME_DECIMALS) for t in np.sort(array)]
+
+
+def fit_length(audio: np.ndarray, num_samples: int) -> np.ndarray:
+    """(2, num_samples) float32: trims or pads with silence, never resamples."""
+    audio = np.asarray(audio, np.float32)
+    if audio.ndim == 1:
+        audio = np.stack([audio, audio])
+    if audio.shape[0] == 1:
+        audio = np.concatenate([audio, audio])
+    if audio.shape[1] >= num_samples:
+        return np.ascontiguousarray(audio[:2, :num_samples])
+    return np.pad(audio[:2], ((0, 0), (0, num_samples - audio.shape[1])))
+
+
+def feature_cache(settings: Settings) -> Any:
+    """The on-disk feature cache under ``settings.cache_dir`` (regenerating does not decode again)."""
+    from .features.cache import FeatureCache
+
+    return FeatureCache.from_settings(settings)
+
+
+def extract(request: JobRequest, settings: Settings, cache: Any, progress: ProgressFn, clip: Any) -> VideoFeatures:
+    """Features for the request's range: one file, or a timeline of segments."""
+    from .features.extract import extract_features
+
+    assert request.end is not None, "check_sources() fills in the end"
+    if request.segments is not None:
+        from .features.segments import Segment
+
+        source: Any = [
+            Segment(s.path, s.source_start, s.source_end, s.timeline_start, s.speed) for s in request.segments
+        ]
+    else:
+        source = request.video
+    return extract_features(
+        source, request.start, request.end, settings=settings, clip=clip, progress=progress, cache=cache
+    )
+
+
+def beats_document(
+    result: GenerationResult, audio: np.ndarray, duration: float, features: VideoFeatures
+) -> dict[str, Any]:
+    """Beats, downbeats, tempo, onsets and the per-second ODF, relative to the range start."""
+    from .audio import beats as beat_tracking
+
+    onsets = beat_tracking.detect_onsets(audio, SAMPLE_RATE)
+    if result.beats is not None and len(result.beats) > 0:
+        beats, downbeats, tempo, source = result.beats, result.downbeats, result.tempo, "engine"
+        if downbeats is None:
+            downbeats = beat_tracking.estimate_downbeats(audio, SAMPLE_RATE, np.asarray(beats))
+    else:
+        tracked = beat_tracking.track_beats(audio, SAMPLE_RATE)
+        beats, downbeats, tempo, source = tracked.beats, tracked.downbeats, tracked.tempo, "tracked"
+    if result.predicted_odf is not None:
+        odf, odf_rate = np.asarray(result.predicted_odf, np.float64), features.rate
+    else:
+        odf, odf_rate = beat_tracking.per_second_odf(audio, SAMPLE_RATE, features.num_seconds), 1.0
+    return {
+        "duration": duration,
+        "tempo": round(float(tempo or 0.0), 3),
+        "beats": _times(beats, duration),
+        "downbeats": _times(downbeats, duration),
+        "onsets": _times(onsets, duration),
+        "odf": [round(float(v), 4) for v in odf],
+        "odf_rate": odf_rate,
+        "engine": result.engine,
+        "seed": result.seed,
+        "beats_from": source,  # "engine": exact, from the composer's score; "tracked": measured on the audio
+    }
+
+
+def run(
+    request: JobRequest,
+    *,
+    settings: Settings,
+    registry: EngineRegistry,
+    cache: Any = None,
+    progress: ProgressFn = no_progress,
+) -> PipelineOutput:
+    """Run a validated, source-checked request to finished takes (in memory)."""
+    from .audio.loudness import measure_loudness, normalise_loudness
+
+    began = time.perf_counter()
+    engine_name = registry.resolve(request.engine)
+    engine = registry.get(engine_name)
+    features = extract(
+        request, settings, cache, _scaled(progress, 0.0, FEATURES_SHARE), clip=registry.clip_for(engine_name)
+    )
+    features_s = time.perf_counter() - began
+    emotion = resolve_emotion(request.emotion, features.clip_valence, features.clip_arousal)
+    duration = request.music_duration
+    num_samples = round(duration * SAMPLE_RATE)
+    takes: list[Take] = []
+    first: GenerationResult | None = None
+    share = (1.0 - FEATURES_SHARE) / request.takes
+    for index, seed in enumerate(request.seeds):
+        low = FEATURES_SHARE + index * share
+        generation = GenerationRequest(
+            features=features,
+            emotion=emotion,
+            seed=seed,
+            duration=duration,
+            steps=request.steps,
+            guidance=request.guidance,
+            progress=_scaled(progress, low, low + share * GENERATE_SHARE / (1 - FEATURES_SHARE), "generating"),
+        )
+        result = engine.generate(generation)
+        first = first or result
+        audio = fit_length(result.audio, num_samples)
+        after_generation = low + share * GENERATE_SHARE / (1 - FEATURES_SHARE)
+        progress("tracking beats", after_generation)
+        beats = beats_document(result, audio, duration, features)
+        progress("normalising", after_generation + (low + share - after_generation) * 0.5)
+        audio = fit_length(normalise_loudness(audio, SAMPLE_RATE), num_samples)
+        lufs, true_peak = measure_loudness(audio, SAMPLE_RATE)
+        takes.append(Take(seed, audio, beats, round(float(lufs), 2), round(float(true_peak), 2)))
+    progress("done", 1.0)
+    assert first is not None
+    metadata = {
+        "engine": first.engine,
+        "weights": first.weights,
+        "sampler": first.sampler,
+        "steps": first.steps,
+        "guidance": request.guidance,
+        "seed": request.seed,
+        "seeds": request.seeds,
+        "emotion": emotion.name,
+        "emotion_description": emotion.description,
+        "valence": round(float(emotion.valence), 3),
+        "arousal": round(float(emotion.arousal), 3),
+        "start": request.start,
+        "end": request.end,
+        "duration": duration,
+        "sample_rate": SAMPLE_RATE,
+        "tempo": takes[0].beats["tempo"],
+        "lufs": takes[0].lufs,
+        "true_peak_db": takes[0].true_peak_db,
+        "timings": {"features_s": round(features_s, 3), "total_s": round(time.perf_counter() - began, 3)},
+    }
+    return PipelineOutput(takes, metadata)
+
+
+def wav_bytes(audio: np.ndarray) -> bytes:
+    """16-bit PCM WAV, 44.1 kHz stereo: what every editor imports."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.ascontiguousarray(audio.T), SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()
