@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..settings import Settings
 from .types import VideoFeatures
 
 FEATURES_VERSION = 1  # bump when an analysis changes, so old entries stop matching
@@ -66,6 +67,11 @@ class FeatureCache:
     def __init__(self, directory: str | os.PathLike[str], cap_mb: float = 2048.0) -> None:
         self.directory = Path(directory).expanduser()
         self.cap_bytes = int(cap_mb * 1024 * 1024)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeatureCache:
+        """The cache in ``<cache_dir>/features``, capped at ``cache_cap_mb``."""
+        return cls(Path(settings.cache_dir) / "features", settings.cache_cap_mb)
 
     def _path(self, key: str) -> Path:
         return self.directory / f"features-{key}.npz"

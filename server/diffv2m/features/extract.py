@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from contextlib import closing
 
 from ..engines.base import ProgressFn, no_progress
+from ..settings import Settings
 from .cache import FeatureCache, cache_key, content_fingerprint
 from .colour import ColourAnalyser
 from .cuts import CutDetector, cuts_per_step
@@ -58,7 +59,7 @@ def extract_features(
     start: float = 0.0,
     end: float | None = None,
     *,
-    settings: FeatureSettings = FeatureSettings(),  # noqa: B008 - frozen dataclass, safe default
+    settings: FeatureSettings | Settings = FeatureSettings(),  # noqa: B008 - frozen dataclass, safe default
     clip: ClipEncoder | None = None,
     progress: ProgressFn = no_progress,
     cache: FeatureCache | None = None,
@@ -67,8 +68,11 @@ def extract_features(
 
     All times in the result are seconds from the range start. With ``cache``, a
     result for the same file contents, range, settings and CLIP model is returned
-    without decoding.
+    without decoding. ``settings`` may also be the application ``Settings``: it
+    holds no analysis options, so that means the default ``FeatureSettings``.
     """
+    if not isinstance(settings, FeatureSettings):
+        settings = FeatureSettings()
     timeline = plan(source, start, end)
     key = timeline_key(timeline, settings, clip)
     if cache is not None and (hit := cache.get(key)) is not None:
