@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model.acceleration import DTYPES
     from ..model.official_checkpoint import load_official
     from ..model.pretrained import save_pretrained
+
     stack = load_official(
         args.checkpoint,
         args.config,
