@@ -17,11 +17,12 @@ def _classes() -> list:
 def register() -> None:
     import bpy
 
-    from . import properties
+    from . import properties, ticker
 
     properties.register()
     for cls in _classes():
         bpy.utils.register_class(cls)
+    ticker.install()
 
 
 def unregister() -> None:

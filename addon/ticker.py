@@ -76,9 +76,41 @@ def tick() -> float | None:
     return TICK_SECONDS if (_active is not None or connection.busy()) else None
 
 
+@bpy.app.handlers.persistent
+def _on_file_load(*_args: object) -> None:
+    """Opening another file cancels the job: its result would have no scene to go to."""
+    if _active is not None:
+        cancel()
+
+
+def _first_check() -> None:
+    """Fill the connection indicator once after start-up (a one-shot timer)."""
+    from . import preferences
+
+    try:
+        prefs = preferences.get()
+    except KeyError:  # not enabled (any more)
+        return None
+    connection.check(prefs.server_url, prefs.token)
+    ensure_timer()
+    return None
+
+
+def install() -> None:
+    """On register: cancel jobs on File > Open, and check the server once shortly after start."""
+    if _on_file_load not in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.append(_on_file_load)
+    if not bpy.app.timers.is_registered(_first_check):
+        bpy.app.timers.register(_first_check, first_interval=1.0)
+
+
 def shutdown() -> None:
-    """On unregister: stop the job (server side too), wait briefly, drop the timer."""
+    """On unregister: stop the job (server side too), wait briefly, drop timers and handlers."""
     global _active
+    if _on_file_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_on_file_load)
+    if bpy.app.timers.is_registered(_first_check):
+        bpy.app.timers.unregister(_first_check)
     if _active is not None:
         _active.cancel()
         _active.join(timeout=3.0)

@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 ADDON = REPO / "addon"
 # bpy release -> venv at the repository root (scripts/setup.sh --test; 5.3 needs Python 3.13).
 BPY_VENVS = {"4.5": ".venv-bpy45", "5.0": ".venv-bpy50", "5.3": ".venv-bpy53"}
+TOKEN = "addon-test-token"  # the token_server fixture's
 
 
 def grey_of_frame(index: int) -> int:
@@ -100,3 +101,30 @@ def need_engine() -> None:
 
     if not engine_ready():
         pytest.skip("TEMPORARY: the server's default engine (features + composer) is not on main yet")
+
+
+def stop_processes_running(marker: str, grace: float = 20.0) -> list[int]:
+    """Stop the processes whose command line contains ``marker`` (a unique path a test gave a
+    server it had Blender start): SIGTERM, then SIGKILL after ``grace`` s. Linux /proc only."""
+    import os
+    import signal
+    import time
+
+    stopped = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in command and int(entry.name) != os.getpid():
+            os.kill(int(entry.name), signal.SIGTERM)
+            stopped.append(int(entry.name))
+    deadline = time.monotonic() + grace
+    for pid in stopped:
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    return stopped

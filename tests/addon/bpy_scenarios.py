@@ -123,6 +123,12 @@ def observe(scene) -> dict:
     return {"strips": sorted(strips, key=lambda s: s["name"]), "markers": markers}
 
 
+def require_score(observed: dict) -> None:
+    """Stop the scenario with the add-on's own message when no score was placed (the rest depends on it)."""
+    if not any(s["tag"] for s in observed["strips"]):
+        raise RuntimeError(f"no score was placed: {state()['message']}")
+
+
 def addon():
     return sys.modules[MODULE]
 
@@ -238,6 +244,8 @@ def scenario_score(config: dict) -> dict:
 
     out["connection"] = check_connection()
     out["plan"] = plan(scene)
+    with sequencer_override(scene):
+        out["range_text"] = addon().panel._range_text(bpy.context, scene)
     out["before"] = observe(scene)
     bpy.ops.ed.undo_push(message="scene built")
 
@@ -246,11 +254,13 @@ def scenario_score(config: dict) -> dict:
     out["generate_progress"] = drive()
     out["after_generate"] = observe(scene)
     out["generate_state"] = state()
+    require_score(out["after_generate"])
 
     settings.emotion, settings.seed = "tense", 12
     out["regenerate_error"] = run_operator(scene, "regenerate_score")
     drive()
     out["after_regenerate"] = observe(scene)
+    require_score(out["after_regenerate"])
 
     bpy.ops.ed.undo()
     scene = bpy.data.scenes["cut"]
@@ -288,6 +298,14 @@ def scenario_score(config: dict) -> dict:
     out["down_unchanged"] = observe(scene) == before_down
     prefs().server_url = config["server_url"]
 
+    # A server elsewhere needs Blender's Online Access; refused before any network use.
+    if not bpy.app.online_access:
+        prefs().server_url = "http://scoring-server.invalid:8767"
+        select_only(scene, {"shot A", "shot B"})
+        out["offline_error"] = run_operator(scene, "generate_score")
+        out["offline_running"] = addon().ticker.active() is not None
+        prefs().server_url = config["server_url"]
+
     # Nothing to score: a strip without picture selected, then nothing selected.
     select_only(scene, {"user title"})
     out["no_picture_error"] = run_operator(scene, "generate_score")
@@ -297,6 +315,15 @@ def scenario_score(config: dict) -> dict:
     out["nothing_unchanged"] = observe(scene) == out["after_cancel"]
     scores = os.path.join(os.path.dirname(blend), "scores")
     out["scores_files"] = sorted(os.listdir(scores)) if os.path.isdir(scores) else []
+
+    # File > Open while a job runs: the job is cancelled, the opened file gets nothing.
+    select_only(scene, {"shot A", "shot B"})
+    out["reload_error"] = run_operator(scene, "generate_score")
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    drive()
+    out["reload_state"] = state()
+    out["after_reload"] = observe(bpy.data.scenes["cut"])
+    out["scores_files_after_reload"] = sorted(os.listdir(scores)) if os.path.isdir(scores) else []
     return out
 
 
@@ -356,7 +383,27 @@ def scenario_mapping(config: dict) -> dict:
     return out
 
 
-SCENARIOS = {"install": scenario_install, "score": scenario_score, "fps": scenario_fps, "mapping": scenario_mapping}
+def scenario_start_server(config: dict) -> dict:
+    """The preferences' Start Command launches a server; the indicator then shows it."""
+    prefs().server_url = config["start_url"]
+    out = {"before": check_connection()}
+    prefs().start_command = config["start_command"]
+    with sequencer_override(bpy.context.window_manager.windows[0].scene):
+        bpy.ops.diffv2m.start_server()
+    deadline = time.monotonic() + 120
+    while (status := check_connection())["state"] != "ok" and time.monotonic() < deadline:
+        time.sleep(1.0)
+    out["after"] = status
+    return out
+
+
+SCENARIOS = {
+    "start_server": scenario_start_server,
+    "install": scenario_install,
+    "score": scenario_score,
+    "fps": scenario_fps,
+    "mapping": scenario_mapping,
+}
 
 
 def main() -> int:

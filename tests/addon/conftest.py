@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from addon_support import ADDON, BPY_VENVS, REPO, free_port, http_json
+from addon_support import ADDON, BPY_VENVS, REPO, TOKEN, free_port, http_json
 
 REQUIRED_ON_CI = {"4.5", "5.0"}
 BLENDER_TIMEOUT = 420
@@ -62,23 +62,17 @@ def extension_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="session")
-def score_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real ``diffv2m serve`` on a free port, from this venv, with a throwaway cache."""
-    cache = tmp_path_factory.mktemp("server-cache")
+def _serve(folder: Path, *extra: str) -> Iterator[str]:
+    """Run the real ``diffv2m serve`` from this venv on a free port with a throwaway cache; yields its URL."""
     port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "server"), os.environ.get("PYTHONPATH")])),
     }
-    log_path = cache / "server.log"
+    log_path = folder / "server.log"
+    command = [sys.executable, "-m", "diffv2m", "serve", "--port", str(port), "--cache-dir", str(folder), *extra]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "diffv2m", "serve", "--port", str(port), "--cache-dir", str(cache)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     try:
@@ -100,6 +94,18 @@ def score_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def score_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real server, as the add-on talks to it by default (loopback, no token)."""
+    yield from _serve(tmp_path_factory.mktemp("server-cache"))
+
+
+@pytest.fixture(scope="session")
+def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real server started with a token (``TOKEN``)."""
+    yield from _serve(tmp_path_factory.mktemp("token-server-cache"), "--token", TOKEN)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import shlex
+import sys
 import wave
 from collections import Counter
 from fractions import Fraction
@@ -16,12 +18,14 @@ from pathlib import Path
 
 import pytest
 from addon_support import (
+    REPO,
     engine_ready,
     frame_of_grey,
     free_port,
     http_json,
     need_engine,
     server_job_stopped,
+    stop_processes_running,
     write_index_clip,
     write_tone,
 )
@@ -32,6 +36,7 @@ RELEASES = ["4.5", "5.0", "5.3"]
 # Each release also scores NTSC-rate scenes; spread so every rate runs on two releases.
 NTSC = {"23.976": (24, 1.001, Fraction(24000, 1001)), "29.97": (30, 1.001, Fraction(30000, 1001))}
 FPS_SCENES = {"4.5": ["23.976"], "5.0": ["23.976", "29.97"], "5.3": ["29.97"]}
+START_SERVER_ON = "5.0"  # the preferences' Start Command is tried on one release (a server start each)
 # The cut the scenes are built from (bpy_scenarios.build_cut_scene): A is trimmed 5
 # frames at its head and 3 at its tail, B 7 at its head and starts where A ends.
 A_TRIM, A_TAIL, B_TRIM, CLIP_SECONDS = 5, 3, 7, 3.0
@@ -63,14 +68,22 @@ def media(tmp_path_factory, clip_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def observed(run_blender, score_server, media):
+def observed(run_blender, score_server, media, tmp_path_factory):
     """What each release's Blender saw, run once per release on first use."""
     cache: dict[str, dict] = {}
 
     def get(release: str) -> dict:
         if release not in cache:
+            started = tmp_path_factory.mktemp("started-server")  # unique: also finds the process to stop
+            port = free_port()
+            start_command = shlex.join(
+                ["env", f"PYTHONPATH={REPO / 'server'}", sys.executable, "-m", "diffv2m", "serve",
+                 "--port", str(port), "--cache-dir", str(started)]
+            )  # fmt: skip
+            start = {"name": "start_server", "start_command": start_command, "start_url": f"http://127.0.0.1:{port}"}
             scenarios = [
                 {"name": "install"},
+                *([start] if release == START_SERVER_ON else []),
                 *([{"name": "score", "fps": 25, "fps_base": 1.0, "clips": media["25"]}] if engine_ready() else []),
                 *(
                     {
@@ -98,7 +111,10 @@ def observed(run_blender, score_server, media):
                 "user_sound": media["tone"],
                 "scenarios": [{**s, "clips": _plain(s.get("clips"))} for s in scenarios],
             }
-            cache[release] = run_blender(release, config)
+            try:
+                cache[release] = run_blender(release, config)
+            finally:
+                stop_processes_running(str(started))
         return cache[release]
 
     return get
@@ -197,6 +213,13 @@ def test_extension_installs_enables_and_unregisters(observed, release):
     assert result["returncode"] == 0
 
 
+def test_start_command_launches_a_server(observed):
+    run = observed(START_SERVER_ON)["scenarios"]["start_server"]
+    assert run["before"]["state"] == "down"
+    assert run["after"]["state"] == "ok", run["after"]
+    assert any(line.startswith("default: ready") for line in run["after"]["engines"])
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_generate_then_regenerate_then_undo(observed, release, score_server, media):
     need_engine()
@@ -204,6 +227,7 @@ def test_generate_then_regenerate_then_undo(observed, release, score_server, med
     fps = Fraction(25)
     start, _, end = cut_range(media["25"]["rate"], fps)
     assert_cut_segments(run["plan"], media["25"], fps)
+    assert run["range_text"] == f"Frames {start}-{end - 1} ({(end - start) / 25:.2f} s, selection)"
     assert run["connection"]["state"] == "ok", run["connection"]
     assert any(line.startswith("default: ready") for line in run["connection"]["engines"])
 
@@ -256,7 +280,12 @@ def test_cancel_and_server_down_change_nothing(observed, release, score_server):
     assert run["down_unchanged"]
     assert "None of the selected strips has picture" in run["no_picture_error"]
     assert "Nothing to score" in run["empty_error"]
+    assert "Online Access" in run["offline_error"] and not run["offline_running"]
     assert run["nothing_unchanged"]
+    # Opening a file cancels the running job; the opened file (saved before any score) gets nothing.
+    assert run["reload_error"] is None and "cancelled" in run["reload_state"]["message"]
+    assert run["after_reload"] == run["before"]
+    assert run["scores_files_after_reload"] == run["scores_files"]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import wave
 from fractions import Fraction
 
 import pytest
-from addon_support import free_port, http_json, need_engine, server_job_stopped
+from addon_support import TOKEN, free_port, http_json, need_engine, server_job_stopped
 from diffv2m_score.client import Client, FilePart, Multipart, ServerError, ServerUnreachable, is_loopback_url
 from diffv2m_score.jobs import ScoreJob, ScoreRequest
 
@@ -120,3 +120,15 @@ def test_server_errors_carry_its_sentence(score_server, two_clips, tmp_path):
     with pytest.raises(ServerError) as info:
         Client(score_server).job("no-such-job")
     assert info.value.status == 404 and info.value.message.endswith(".")
+
+
+def test_token_is_sent_and_its_absence_explained(token_server, two_clips, tmp_path):
+    with pytest.raises(ServerError) as info:
+        Client(token_server).job("whatever")
+    assert info.value.status == 401 and "token" in info.value.message.lower()
+    with pytest.raises(ServerError) as info:
+        Client(token_server, token="wrong").job("whatever")
+    assert info.value.status == 401
+    with pytest.raises(ServerError) as info:  # the right token gets past the door: the job is unknown
+        Client(token_server, token=TOKEN).job("whatever")
+    assert info.value.status == 404
