@@ -53,6 +53,7 @@ STAB_VOICE = {
 }
 MIN_EVENT_STRENGTH = 0.15  # weaker off-grid events are left to the groove
 CRASH_GAP = 2.0  # seconds between cut cymbals at least
+PRE_ROLL = 0.8  # seconds the opening bed chord starts before the range (the file fades in over 4 ms)
 
 
 @dataclass
@@ -190,9 +191,9 @@ def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until
         if bar.start >= until or bar.chord is None:
             continue
         length = min(bar.end, until) - bar.start
-        # The bed is already sounding when the first beat hits (it fades in from the very start):
-        # music that starts with everything at once from silence has one onset that dwarfs all others.
-        start = 0.0 if bed is None else bar.start
+        # The score opens on the bed already sounding (it starts before the range): music that
+        # starts with everything at once from silence has one onset that dwarfs all others.
+        start = -PRE_ROLL if bed is None else bar.start
         bed = voice_chord(bar.chord, bed, 48 + register, 70 + register, 4)
         for pitch in bed:
             notes.append(Note(style.texture, start, length + bar.start - start, pitch, 0.5 * style.velocity, "bed"))

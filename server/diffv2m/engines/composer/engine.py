@@ -100,7 +100,14 @@ class ComposerEngine:
         score = arrange(grid, features, style, request.seed, duration)
         progress("generating", 0.2)
         audio = render(
-            score.notes, request.num_samples, style.brightness, style.reverb, style.balance, request.seed, progress
+            score.notes,
+            request.num_samples,
+            style.brightness,
+            style.reverb,
+            style.balance,
+            style.tonic,
+            request.seed,
+            progress,
         )
         progress("normalising", 0.0)
         audio, lufs, peak = normalise_and_measure(audio, SAMPLE_RATE)

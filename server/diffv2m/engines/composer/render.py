@@ -130,14 +130,14 @@ def _add_convolved(out: np.ndarray, x: np.ndarray, kernel: np.ndarray, chunk: in
 class Mixer:
     """Accumulates notes into a dry stereo bus and a mono reverb send, part by part in balance."""
 
-    def __init__(self, num_samples: int, brightness: float, progress: ProgressFn) -> None:
+    def __init__(self, num_samples: int, brightness: float, key: int, progress: ProgressFn) -> None:
         self.length = num_samples + round(TAIL * SR)
         self.num_samples = num_samples
         self.dry = np.zeros((2, self.length), np.float32)
         self.send = np.zeros(self.length, np.float32)
         self.brightness = brightness
         self.progress = progress
-        self.bank = SoundBank(brightness)
+        self.bank = SoundBank(brightness, key)
         self.part_levels: dict[str, float] = {}
 
     def _prepare(self, notes: list[Note], fraction: tuple[float, float]) -> list[tuple[int, str, str, Sound, float]]:
@@ -152,9 +152,10 @@ class Mixer:
             if count % 128 == 0:
                 self.progress("generating", first + (last - first) * count / max(len(groups), 1))
             start = round(time * SR)
-            if 0 <= start < self.length:
+            if start < self.length:
                 sound, amplitude = self.bank.sound(voice, tuple(sorted(pitches)), length, velocity)
-                prepared.append((start, voice, part, sound, amplitude))
+                if start + sound.audio.shape[-1] > 0:  # notes that began before the range enter mid-way
+                    prepared.append((start, voice, part, sound, amplitude))
         return prepared
 
     def _part_gains(
@@ -174,7 +175,7 @@ class Mixer:
             energy[part] = energy.get(part, 0.0) + sound.energy * gain * gain
             mask = active.setdefault(part, np.zeros(frames, bool))
             span = min(sound.audio.shape[-1], SR)
-            mask[start // ACTIVITY_FRAME : (start + span) // ACTIVITY_FRAME + 1] = True
+            mask[max(0, start) // ACTIVITY_FRAME : max(0, start + span) // ACTIVITY_FRAME + 1] = True
         gains = {}
         for part, total in energy.items():
             seconds = active[part].sum() * ACTIVITY_FRAME / SR
@@ -190,8 +191,10 @@ class Mixer:
         for start, voice, part, sound, amplitude in prepared:
             channel = MIXER[voice]
             gain = channel.gain * amplitude * part_gain[part]
-            stop = min(self.length, start + sound.audio.shape[-1])
-            piece = sound.audio[..., : stop - start]
+            skip = max(0, -start)
+            start += skip
+            stop = min(self.length, start + sound.audio.shape[-1] - skip)
+            piece = sound.audio[..., skip : skip + stop - start]
             if channel.duck:
                 piece = piece * (1.0 - channel.duck * (1.0 - duck[start:stop]))
             left, right = _pan_gains(channel.pan)
@@ -231,14 +234,16 @@ def render(
     brightness: float,
     reverb: float,
     balance: dict[str, float],
+    key: int,
     seed: int,
     progress: ProgressFn,
 ) -> np.ndarray:
     """Stereo mix of ``notes``: exactly ``num_samples`` long, before loudness normalisation.
 
-    ``balance`` is the loudness (dB, relative) each part should have while it plays.
+    ``balance`` is the loudness (dB, relative) each part should have while it plays;
+    ``key`` the tonic's pitch class, which the drums are tuned to.
     """
-    mixer = Mixer(num_samples, brightness, progress)
+    mixer = Mixer(num_samples, brightness, key, progress)
     mixer.mix(notes, balance, (0.2, 0.8))
     progress("generating", 0.85)
     return mixer.finish(reverb, seed)

@@ -89,8 +89,9 @@ def _freeze(audio: np.ndarray) -> Sound:
 class SoundBank:
     """Produces the sound of a note group; drums rotate through round-robin variants."""
 
-    def __init__(self, brightness: float) -> None:
+    def __init__(self, brightness: float, key: int) -> None:
         self.brightness = round(brightness, 3)
+        self.key = key
         self._chords: dict[tuple[object, ...], Sound] = {}
         self._round_robin: dict[str, int] = {}
 
@@ -107,10 +108,10 @@ class SoundBank:
         return sound
 
     def _drum(self, voice: str, variant: int) -> Sound:
-        key = ("drum", voice, variant, self.brightness)
+        key = ("drum", voice, variant, self.brightness, self.key)
         sound = NOTE_CACHE.get(key)
         if sound is None:
-            sound = _freeze(drum_hit(voice, variant, round(self.brightness, 2)))
+            sound = _freeze(drum_hit(voice, variant, round(self.brightness, 2), self.key))
             NOTE_CACHE.put(key, sound)
         return sound
 

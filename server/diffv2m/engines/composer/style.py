@@ -20,12 +20,11 @@ from ...emotion import PRESETS, EmotionPreset
 MODES: dict[str, tuple[int, ...]] = {
     "ionian": (0, 2, 4, 5, 7, 9, 11),
     "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
     "dorian": (0, 2, 3, 5, 7, 9, 10),
     "aeolian": (0, 2, 3, 5, 7, 8, 10),
     "phrygian": (0, 1, 3, 5, 7, 8, 10),
 }
-MAJOR_MODES = {"ionian", "lydian", "mixolydian"}
+MAJOR_MODES = {"ionian", "lydian"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ TABLE: dict[str, StyleRow] = {
         half_time=True,
     ),
     "happy": StyleRow(
-        modes=("ionian", "mixolydian"),
+        modes=("ionian", "lydian"),
         tonics=(0, 7, 2, 9),  # C, G, D, A
         tempo=(100.0, 118.0, 136.0),
         drums=("four_floor", "pop_backbeat"),
