@@ -95,14 +95,16 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
     return run
 
 
-def _warm_up() -> None:
-    """Compile librosa's numba kernels before the first job, not during it."""
+def _warm_up(settings: Settings, registry: EngineRegistry) -> None:
+    """Before the first job, not during it: the engine 'auto' picks, librosa's numba kernels, the device."""
     import numpy as np
 
     from ..audio.beats import track_beats
 
+    registry.warm("auto")
     noise = np.random.default_rng(0).normal(0, 0.1, (2, 44_100 * 3)).astype(np.float32)
     track_beats(noise, 44_100)
+    settings.resolved_device()
 
 
 def create_app(settings: Settings | None = None, *, registry: EngineRegistry | None = None) -> FastAPI:
@@ -111,7 +113,7 @@ def create_app(settings: Settings | None = None, *, registry: EngineRegistry | N
     registry = registry or EngineRegistry(settings)
     store = JobStore(settings.cache_dir / "jobs", int(settings.cache_cap_mb * MB))
     manager = JobManager(store, make_runner(settings, registry, store), settings.max_queue)
-    manager.before_first_job = _warm_up
+    manager.before_first_job = lambda: _warm_up(settings, registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
