@@ -87,13 +87,17 @@ def strip_extent(strip: object) -> tuple[int, int]:
     return int(frame(strip, "left_handle")), int(frame(strip, "right_handle"))
 
 
-def source_frame_count(path: str, cache: dict[str, int]) -> int:
-    """Frames in a movie file, read by Blender's own decoder (a MovieClip loaded then removed)."""
+def movie_facts(path: str, cache: dict[str, tuple[int, float]]) -> tuple[int, float]:
+    """Frame count and frame rate of a movie file, read once per file by Blender's own decoder.
+
+    A MovieClip is loaded then removed. (``MovieStrip.fps`` reopens the file on every
+    read, about 5 ms, which over a long timeline would freeze the UI.)
+    """
     if path not in cache:
         existing = {c.name for c in bpy.data.movieclips}
         clip = bpy.data.movieclips.load(path, check_existing=True)
         try:
-            cache[path] = int(clip.frame_duration)
+            cache[path] = (int(clip.frame_duration), float(clip.fps))
         finally:
             if clip.name not in existing:
                 bpy.data.movieclips.remove(clip)
@@ -115,7 +119,7 @@ def has_picture(strip: object) -> bool:
 def movie_timing(
     strip: object,
     fps: Fraction,
-    cache: dict[str, int],
+    cache: dict[str, tuple[int, float]],
     bounds: tuple[int, int] | None = None,
     layer: tuple[int, ...] = (),
 ) -> MovieStripTiming:
@@ -126,13 +130,13 @@ def movie_timing(
     """
     path = os.path.normpath(bpy.path.abspath(strip.filepath))
     try:
-        frames = source_frame_count(path, cache)
+        frames, rate = movie_facts(path, cache)
     except RuntimeError as exc:
         raise OSError(f"Cannot read the movie of strip '{strip.name}' ({path}).") from exc
     trim_start = int(frame(strip, "content_trim_start"))
     trim_end = int(frame(strip, "content_trim_end"))
     duration = int(frame(strip, "content_duration"))
-    movie_rate = media_fps(strip.fps)
+    movie_rate = media_fps(rate)
     return MovieStripTiming(
         name=strip.name,
         channel=int(strip.channel),

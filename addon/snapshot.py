@@ -88,7 +88,7 @@ def _collect_movies(
     bounds: tuple[int, int],
     layer: tuple[int, ...],
     fps: Fraction,
-    cache: dict[str, int],
+    cache: dict[str, tuple[int, float]],
     found: list[MovieStripTiming],
 ) -> None:
     """Every unmuted movie strip visible within ``bounds``, looking inside meta strips."""
@@ -114,7 +114,7 @@ def _collect_meta(
     bounds: tuple[int, int],
     layer: tuple[int, ...],
     fps: Fraction,
-    cache: dict[str, int],
+    cache: dict[str, tuple[int, float]],
     found: list[MovieStripTiming],
 ) -> None:
     """A meta's movies over its content, plus its held first/last picture where its handles reach past it."""
