@@ -24,7 +24,7 @@ from .. import __version__, pipeline
 from ..engines.base import ProgressFn
 from ..engines.registry import EngineRegistry
 from ..errors import Diffv2mError
-from ..job_request import JobRequest
+from ..job_request import JobRequest, user_message
 from ..settings import Settings
 from .jobs import JobManager
 from .security import check_bind, check_browser_origin, check_token
@@ -55,13 +55,6 @@ class Guard:
         await self.app(scope, receive, send)
 
 
-def _replace_names(message: str, names: dict[str, str]) -> str:
-    """Show users their own file names, never the server's upload paths."""
-    for stored, shown in names.items():
-        message = message.replace(stored, shown).replace(Path(stored).name, shown)
-    return message
-
-
 def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -> Any:
     """The worker's job function: pipeline in memory, then the take files into the store."""
     caches: list[Any] = []  # one feature cache for the server's life, opened by the first job
@@ -73,7 +66,7 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
         try:
             output = pipeline.run(request, settings=settings, registry=registry, cache=caches[0], progress=progress)
         except Diffv2mError as exc:
-            exc.message = _replace_names(exc.message, record.names)
+            exc.message = user_message(exc.message, record.names)
             raise
         takes = []
         for index, take in enumerate(output.takes):
