@@ -108,7 +108,7 @@ def test_cancel_stops_the_server_job_and_leaves_no_file(score_server, two_clips,
 def test_server_down_is_one_clear_sentence(two_clips, tmp_path):
     url = f"http://127.0.0.1:{free_port()}"
     finished, _ = run_to_end(ScoreJob(request_for(url, two_clips, tmp_path)).start(), timeout=30)
-    assert finished.error.startswith(f"No Diff-V2M server answers at {url}")
+    assert finished.error.startswith(f"No Diff-V2M server answers at {url}") and finished.unreachable
     with pytest.raises(ServerUnreachable):
         Client(url).health()
 
