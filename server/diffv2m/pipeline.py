@@ -20,7 +20,7 @@ from .emotion import resolve_emotion
 from .engines.base import SAMPLE_RATE, GenerationRequest, GenerationResult, ProgressFn, no_progress
 from .engines.registry import EngineRegistry
 from .features.types import VideoFeatures
-from .job_request import JobRequest
+from .job_request import JobRequest, feature_source
 from .settings import Settings
 
 # Share of the overall progress bar each phase takes.
@@ -84,18 +84,8 @@ def extract(request: JobRequest, settings: Settings, cache: Any, progress: Progr
     """Features for the request's range: one file, or a timeline of segments."""
     from .features.extract import extract_features
 
-    assert request.end is not None, "check_sources() fills in the end"
-    if request.segments is not None:
-        from .features.segments import Segment
-
-        source: Any = [
-            Segment(s.path, s.source_start, s.source_end, s.timeline_start, s.speed) for s in request.segments
-        ]
-    else:
-        source = request.video
-    return extract_features(
-        source, request.start, request.end, settings=settings, clip=clip, progress=progress, cache=cache
-    )
+    source, start, end = feature_source(request)
+    return extract_features(source, start, end, settings=settings, clip=clip, progress=progress, cache=cache)
 
 
 def beats_document(
