@@ -88,7 +88,9 @@ class WindowDataset(torch.utils.data.Dataset):
             with np.load(path) as data:
                 arrays = {key: data[key] for key in data.files}
         except (OSError, ValueError) as exc:
-            raise InputError(f"The prepared window {path} cannot be read ({exc}); run 'diffv2m prepare' again.") from exc
+            raise InputError(
+                f"The prepared window {path} cannot be read ({exc}); run 'diffv2m prepare' again."
+            ) from exc
         if self.rhythm not in arrays:
             raise InputError(f"The prepared set has no '{self.rhythm}' rhythm; prepare it again with that variant.")
         length = self.prepared.max_length

@@ -50,7 +50,12 @@ def find_pairs(root: str | Path) -> tuple[list[Pair], list[dict[str, str]]]:
         if music is None and _has_audio_track(video):
             music = video
         if music is None:
-            skipped.append({"video": str(video.relative_to(root)), "reason": "no music: no same-name sound file and no audio track"})
+            skipped.append(
+                {
+                    "video": str(video.relative_to(root)),
+                    "reason": "no music: no same-name sound file and no audio track",
+                }
+            )
             continue
         pairs.append(Pair(video_key(root, video), video, music))
     return pairs, skipped

@@ -228,8 +228,11 @@ def prepare(
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_settings(out_dir, settings)
-    done = {p.key: json.loads((out_dir / "windows" / p.key / DONE).read_text())["windows"]
-            for p in pairs if (out_dir / "windows" / p.key / DONE).is_file()}
+    done = {
+        p.key: json.loads((out_dir / "windows" / p.key / DONE).read_text())["windows"]
+        for p in pairs
+        if (out_dir / "windows" / p.key / DONE).is_file()
+    }
     todo = [p for p in pairs if p.key not in done]
     failed: list[dict[str, str]] = []
     finished = len(done)
@@ -256,8 +259,14 @@ def prepare(
             for future in as_completed(futures):
                 record(*future.result())
     windows = [w for p in pairs if p.key in done for w in done[p.key]]
-    manifest = {"format": FORMAT, "version": VERSION, "settings": settings, "windows": windows,
-                "skipped": skipped + failed, "resumed": len(pairs) - len(todo)}
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "settings": settings,
+        "windows": windows,
+        "skipped": skipped + failed,
+        "resumed": len(pairs) - len(todo),
+    }
     temporary = out_dir / (MANIFEST + ".partial")
     temporary.write_text(json.dumps(manifest, indent=1))
     os.replace(temporary, out_dir / MANIFEST)

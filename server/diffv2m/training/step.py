@@ -104,7 +104,9 @@ class TrainingModule(nn.Module):
         self.emotion_source = emotion_source
         self.rhythm_weight = rhythm_weight
 
-    def forward(self, batch: dict[str, torch.Tensor], latents: torch.Tensor, draws: StepDraws) -> dict[str, torch.Tensor]:
+    def forward(
+        self, batch: dict[str, torch.Tensor], latents: torch.Tensor, draws: StepDraws
+    ) -> dict[str, torch.Tensor]:
         inputs = window_inputs(batch)
         predicted_rhythm = self.rhythm_predictor(inputs.clip, inputs.class_label, inputs.scene_cut, inputs.visual_beat)
         target, mask = self.conditioner.normalise_rhythm_target(batch["rhythm"], inputs.valid_seconds)

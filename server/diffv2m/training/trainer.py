@@ -78,8 +78,9 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=train.lr, betas=train.betas, weight_decay=train.weight_decay)
         self.scheduler = InverseLR(self.optimizer, train.inv_gamma, train.lr_power, train.warmup)
         self.ema = (
-            EMAModel(self.stack.transformer.parameters(), decay=train.ema_decay, use_ema_warmup=True,
-                     power=train.ema_power)
+            EMAModel(
+                self.stack.transformer.parameters(), decay=train.ema_decay, use_ema_warmup=True, power=train.ema_power
+            )
             if self.dist.main
             else None
         )
@@ -186,8 +187,14 @@ class Trainer:
             while not self._done():
                 probability = p_real(self.position.epoch, train.p_real_start, train.p_real_end)
                 loader = epoch_loader(
-                    self.dataset, train.batch_size, train.seed, self.position.epoch, self.position.batch,
-                    self.dist.rank, self.dist.world, train.num_workers,
+                    self.dataset,
+                    train.batch_size,
+                    train.seed,
+                    self.position.epoch,
+                    self.position.batch,
+                    self.dist.rank,
+                    self.dist.world,
+                    train.num_workers,
                 )
                 for batch in loader:
                     pending.append(self._micro_step(batch, probability, len(pending)))
@@ -196,8 +203,12 @@ class Trainer:
                         continue
                     self._optimizer_step()
                     record = {key: sum(p[key] for p in pending) / len(pending) for key in pending[0]}
-                    record |= {"step": self.position.step, "epoch": self.position.epoch, "p_real": probability,
-                               "lr": self.optimizer.param_groups[0]["lr"]}
+                    record |= {
+                        "step": self.position.step,
+                        "epoch": self.position.epoch,
+                        "p_real": probability,
+                        "lr": self.optimizer.param_groups[0]["lr"],
+                    }
                     pending, last_loss = [], record["loss"]
                     if log_file is not None:
                         log_file.write(json.dumps(record) + "\n")
