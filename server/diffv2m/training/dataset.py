@@ -12,7 +12,7 @@ A prepared folder holds ``prepared.json`` and one ``.npz`` per window:
     audio (2, N) int16           the window's audio (only without a VAE, or with --keep-audio)
     seconds ()                   valid seconds in the window (T = ceil(seconds))
 
-Batches are padded to ``max_length`` seconds. The order of an epoch is a
+Batches are padded to the model's ``max_length`` seconds (30 as released). The order of an epoch is a
 permutation drawn from (seed, epoch) alone, split across ranks, so resuming at
 batch k of epoch e replays exactly the batches a run without the stop would see.
 """
@@ -74,8 +74,13 @@ def _pad(array: np.ndarray, length: int) -> np.ndarray:
 class WindowDataset(torch.utils.data.Dataset):
     """One training example per prepared window, padded to ``max_length`` seconds."""
 
-    def __init__(self, prepared: PreparedSet, rhythm: str = "odf") -> None:
+    def __init__(self, prepared: PreparedSet, max_length: int, rhythm: str = "odf") -> None:
+        if prepared.max_length > max_length:
+            raise InputError(
+                f"The prepared windows hold {prepared.max_length} seconds but the model takes at most {max_length}."
+            )
         self.prepared = prepared
+        self.max_length = max_length  # the model's conditioning length; shorter windows are padded and masked
         self.rhythm = rhythm
 
     def __len__(self) -> int:
@@ -93,7 +98,7 @@ class WindowDataset(torch.utils.data.Dataset):
             ) from exc
         if self.rhythm not in arrays:
             raise InputError(f"The prepared set has no '{self.rhythm}' rhythm; prepare it again with that variant.")
-        length = self.prepared.max_length
+        length = self.max_length
         seconds = float(arrays["seconds"])
         item = {
             "clip": torch.from_numpy(_pad(arrays["clip"].astype(np.float32), length)),

@@ -60,24 +60,26 @@ class PrepareOptions:
 
 
 # --- one worker's models, loaded once per process ------------------------------------------------
-_models: dict[str, Any] = {}
+_models: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
 
 
 def _load_models(options: PrepareOptions) -> dict[str, Any]:
-    if not _models:
-        import torch
-
-        torch.set_num_threads(1)  # parallelism comes from the worker processes
+    key = (options.clip, options.vae, options.device)
+    if key not in _models:
         from ..features.semantic import ClipEncoder
 
-        _models["clip"] = ClipEncoder.from_pretrained(
-            options.clip or "", allow_download=options.allow_download, device=options.device
-        )
+        models: dict[str, Any] = {
+            "clip": ClipEncoder.from_pretrained(
+                options.clip or "", allow_download=options.allow_download, device=options.device
+            )
+        }
         if options.vae:
             from .model_setup import load_vae
 
-            _models["vae"] = load_vae(options.vae, options.allow_download).to(options.device)
-    return _models
+            models["vae"] = load_vae(options.vae, options.allow_download).to(options.device)
+        _models.clear()  # one set of models per process
+        _models[key] = models
+    return _models[key]
 
 
 def describe_models(options: PrepareOptions) -> dict[str, Any]:
@@ -184,6 +186,13 @@ def prepare_video(pair: Pair, out_dir: Path, options: PrepareOptions) -> list[di
     return records
 
 
+def _single_threaded() -> None:
+    """Pool initialiser: parallelism comes from the worker processes, not from threads inside each."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def _worker(pair: Pair, out_dir: Path, options: PrepareOptions) -> tuple[Pair, list[dict[str, Any]], str | None]:
     try:
         return pair, prepare_video(pair, out_dir, options), None
@@ -254,7 +263,7 @@ def prepare(
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state in workers
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_single_threaded) as pool:
             futures = [pool.submit(_worker, pair, out_dir, options) for pair in todo]
             for future in as_completed(futures):
                 record(*future.result())

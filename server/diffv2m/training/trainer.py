@@ -85,7 +85,7 @@ class Trainer:
             else None
         )
         self.position = Position()
-        self.dataset = WindowDataset(self.prepared, train.rhythm)
+        self.dataset = WindowDataset(self.prepared, self.stack.max_seconds, train.rhythm)
         self.wrapped = wrap(self.module, self.dist)
 
     # --- state ------------------------------------------------------------------------
