@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import soundfile
+from training_helpers import run_cli, write_config
 
 from diffv2m.benchmark.tracks import event_track
 from diffv2m.benchmark.videos import ClipSpec, periodic_events, write_clip
-from training_helpers import run_cli, write_config
 
 CLIP_SECONDS = 8.0
 

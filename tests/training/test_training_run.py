@@ -6,10 +6,9 @@ import shutil
 
 import numpy as np
 import pytest
+from training_helpers import read_log, write_config
 
 from diffv2m.training.checkpoint import all_checkpoints
-
-from training_helpers import read_log, write_config
 
 
 def _mean(values: list[float]) -> float:
