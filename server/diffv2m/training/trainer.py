@@ -165,6 +165,16 @@ class Trainer:
             self.ema.step(self.stack.transformer.parameters())
         self.position.step += 1
 
+    def _mean_losses(self, pending: list[dict[str, float]]) -> dict[str, float]:
+        """Losses of one optimiser step, averaged over its micro-batches and (under DDP) over all processes."""
+        keys = list(pending[0])
+        values = torch.tensor([sum(p[key] for p in pending) / len(pending) for key in keys], dtype=torch.float64)
+        if self.dist.world > 1:
+            values = values.to(self.dist.device)
+            torch.distributed.all_reduce(values)
+            values = values.cpu() / self.dist.world
+        return dict(zip(keys, values.tolist(), strict=True))
+
     # --- the loop ---------------------------------------------------------------------
     def _done(self) -> bool:
         train = self.config.train
@@ -202,7 +212,7 @@ class Trainer:
                     if len(pending) < train.grad_accum:
                         continue
                     self._optimizer_step()
-                    record = {key: sum(p[key] for p in pending) / len(pending) for key in pending[0]}
+                    record = self._mean_losses(pending)
                     record |= {
                         "step": self.position.step,
                         "epoch": self.position.epoch,
