@@ -1,0 +1,92 @@
+"""The panel's connection indicator: a health check in a thread, its answer kept here.
+
+Drawing a panel must never wait on the network, so ``check`` starts a thread and
+``poll`` (called by the main-thread tick) picks its answer up. No bpy here.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from .client import Client, ServerError
+
+
+@dataclass
+class ServerStatus:
+    state: str = "unknown"  # unknown | checking | ok | down
+    text: str = "Not checked yet"
+    version: str = ""
+    device: str = ""
+    default_engine: str = ""
+    engines: dict = field(default_factory=dict)
+
+    def engine_lines(self) -> list[str]:
+        """One line per engine: availability and weights, as the panel shows them."""
+        lines = []
+        for name, info in sorted(self.engines.items()):
+            if info.get("available"):
+                lines.append(f"{name}: ready ({info.get('weights') or 'no weights needed'})")
+            else:
+                lines.append(f"{name}: unavailable ({info.get('reason') or 'no weights'})")
+        return lines
+
+
+STATUS = ServerStatus()
+_answers: queue.Queue[ServerStatus] = queue.Queue()
+_lock = threading.Lock()
+_checking = False
+
+
+def check(url: str, token: str) -> None:
+    """Start a health check unless one is running; the answer arrives through ``poll``."""
+    global _checking
+    with _lock:
+        if _checking:
+            return
+        _checking = True
+    STATUS.state, STATUS.text = "checking", "Checking the server..."
+    threading.Thread(target=_run, args=(url, token), name="diffv2m-health", daemon=True).start()
+
+
+def _run(url: str, token: str) -> None:
+    global _checking
+    try:
+        health = Client(url, token, timeout=3.0).health()
+        engines = dict(health.get("engines") or {})
+        default = str(health.get("default_engine") or "")
+        status = ServerStatus(
+            state="ok",
+            text=f"Connected: {url} (Diff-V2M {health.get('version', '?')}, {health.get('device', '?')})",
+            version=str(health.get("version", "")),
+            device=str(health.get("device", "")),
+            default_engine=default,
+            engines=engines,
+        )
+    except ServerError as exc:
+        status = ServerStatus(state="down", text=exc.message)
+    with _lock:
+        _checking = False
+    _answers.put(status)
+
+
+def poll() -> bool:
+    """Apply a finished check; True when the indicator changed (the panel needs a redraw)."""
+    changed = False
+    while True:
+        try:
+            status = _answers.get_nowait()
+        except queue.Empty:
+            return changed
+        STATUS.__dict__.update(status.__dict__)
+        changed = True
+
+
+def busy() -> bool:
+    return _checking
+
+
+def mark_down(message: str) -> None:
+    """A job found the server gone: show it without waiting for the next check."""
+    STATUS.state, STATUS.text = "down", message

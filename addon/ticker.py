@@ -1,0 +1,243 @@
+"""The main-thread side of a job: a ``bpy.app.timers`` tick that shows progress and places results.
+
+The worker (jobs.py) never touches bpy; this tick drains its queue every 0.1 s,
+updates the three progress surfaces (panel bar, window-manager progress, status
+bar text), and on success places the score and pushes one undo step, because
+edits made from a timer are not an operator's undo step. Headless Blender never
+fires timers, so tests call ``tick()`` directly until it returns None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from fractions import Fraction
+
+import bpy
+
+from . import connection, placement
+from .jobs import Finished, Progress, ScoreJob
+from .timeline import FrameRange
+
+TICK_SECONDS = 0.1
+_active: ScoreJob | None = None
+_progress_open = False
+
+
+def state() -> object | None:
+    """The window manager's (unsaved, not undone) job state the panel draws."""
+    wm = bpy.context.window_manager
+    return getattr(wm, "diffv2m_score_state", None) if wm else None
+
+
+def active() -> ScoreJob | None:
+    return _active
+
+
+def start(job: ScoreJob) -> None:
+    global _active
+    _active = job.start()
+    _set_state(running=True, stage="starting", progress=0.0, message="")
+    _progress_begin()
+    _status_text("Score: starting...  (Esc or Cancel to stop)")
+    ensure_timer()
+
+
+def cancel() -> bool:
+    if _active is None:
+        return False
+    _active.cancel()
+    _set_state(stage="cancelling")
+    _status_text("Score: cancelling...")
+    return True
+
+
+def ensure_timer() -> None:
+    if not bpy.app.timers.is_registered(tick):
+        bpy.app.timers.register(tick, first_interval=TICK_SECONDS, persistent=True)
+
+
+def tick() -> float | None:
+    """Drain the job's messages; returns the next interval, or None when nothing is left to do."""
+    global _active
+    redraw = connection.poll()
+    job = _active
+    if job is not None:
+        redraw = True
+        while not job.messages.empty():
+            message = job.messages.get_nowait()
+            if isinstance(message, Progress):
+                _show_progress(job, message)
+            elif isinstance(message, Finished):
+                _active = None
+                _finish(job, message)
+                break
+    if redraw:
+        _redraw()
+    return TICK_SECONDS if (_active is not None or connection.busy()) else None
+
+
+@bpy.app.handlers.persistent
+def _on_file_load(*_args: object) -> None:
+    """Opening another file cancels the job: its result would have no scene to go to."""
+    if _active is not None:
+        cancel()
+
+
+def _first_check() -> None:
+    """Fill the connection indicator once after start-up (a one-shot timer)."""
+    from . import preferences
+
+    try:
+        prefs = preferences.get()
+    except KeyError:  # not enabled (any more)
+        return None
+    connection.check(prefs.server_url, prefs.token)
+    ensure_timer()
+    return None
+
+
+def install() -> None:
+    """On register: cancel jobs on File > Open, and check the server once shortly after start."""
+    if _on_file_load not in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.append(_on_file_load)
+    if not bpy.app.timers.is_registered(_first_check):
+        bpy.app.timers.register(_first_check, first_interval=1.0)
+
+
+def shutdown() -> None:
+    """On unregister: stop the job (server side too), wait briefly, drop timers and handlers."""
+    global _active
+    if _on_file_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_on_file_load)
+    if bpy.app.timers.is_registered(_first_check):
+        bpy.app.timers.unregister(_first_check)
+    if _active is not None:
+        _active.cancel()
+        _active.join(timeout=3.0)
+        _active = None
+        _close_progress()
+    if bpy.app.timers.is_registered(tick):
+        bpy.app.timers.unregister(tick)
+
+
+def _show_progress(job: ScoreJob, message: Progress) -> None:
+    if job.cancelling:
+        return
+    stage = message.stage or "working"
+    if message.position:
+        stage = f"queued (position {message.position})"
+    percent = round(100 * message.fraction)
+    _set_state(stage=stage, progress=message.fraction)
+    _progress_update(message.fraction)
+    _status_text(f"Score: {stage} {percent}%  (Esc or Cancel to stop)")
+
+
+def _finish(job: ScoreJob, message: Finished) -> None:
+    _close_progress()
+    if message.cancelled:
+        _set_state(running=False, stage="", progress=0.0)
+        notify("INFO", "Score generation cancelled; nothing was changed.")
+        return
+    if message.error:
+        _set_state(running=False, stage="", progress=0.0)
+        if "server" in message.error.lower() and "answer" in message.error.lower():
+            connection.mark_down(message.error)
+        notify("ERROR", message.error)
+        return
+    context = job.request.context
+    result = message.result
+    scene = bpy.data.scenes.get(context["scene"])
+    if scene is None:
+        _set_state(running=False, stage="", progress=0.0)
+        notify("WARNING", f"The scene was closed before the score arrived; it is saved at {result.wav_path}.")
+        return
+    frames = FrameRange(*context["range"])
+    fps = Fraction(*context["fps"])
+    placed = {
+        **asdict(result),
+        "requested_emotion": context.get("requested_emotion"),
+        "replaces": context.get("replaces", 0),
+    }
+    try:
+        strip = placement.place_score(scene, frames, fps, placed, context.get("markers", "BEATS"))
+    except (RuntimeError, ValueError, OSError) as exc:
+        _set_state(running=False, stage="", progress=0.0)
+        notify("ERROR", f"Could not place the score ({exc}); the WAV is kept at {result.wav_path}.")
+        return
+    name = strip.name
+    undo_push(f"Generate Score: {name}")
+    _set_state(running=False, stage="", progress=0.0)
+    notify("INFO", f"Added '{name}' on channel {strip.channel} ({result.wav_path}).")
+
+
+def undo_push(message: str) -> None:
+    """One undo step for the whole generation (strip + markers + record)."""
+    with _window_override():
+        bpy.ops.ed.undo_push(message=message)
+
+
+def notify(level: str, message: str) -> None:
+    """Tell the editor: panel line, status/info report (via an operator), console."""
+    _set_state(message=message, message_level=level)
+    print(f"Diff-V2M score: {message}")
+    try:
+        with _window_override():
+            bpy.ops.diffv2m.notify(level=level, message=message)
+    except (AttributeError, RuntimeError):
+        pass  # not registered (unregistering) or no window: the panel line remains
+
+
+def _window_override() -> object:
+    wm = bpy.context.window_manager
+    windows = list(wm.windows) if wm else []
+    if bpy.context.window is None and windows:
+        return bpy.context.temp_override(window=windows[0])
+    return bpy.context.temp_override()
+
+
+def _set_state(**values: object) -> None:
+    target = state()
+    if target is None:
+        return
+    for key, value in values.items():
+        setattr(target, key, value)
+
+
+def _progress_begin() -> None:
+    global _progress_open
+    wm = bpy.context.window_manager
+    if wm and not _progress_open:
+        wm.progress_begin(0, 100)
+        _progress_open = True
+
+
+def _progress_update(fraction: float) -> None:
+    wm = bpy.context.window_manager
+    if wm and _progress_open:
+        wm.progress_update(int(100 * max(0.0, min(1.0, fraction))))
+
+
+def _close_progress() -> None:
+    global _progress_open
+    wm = bpy.context.window_manager
+    if wm and _progress_open:
+        wm.progress_end()
+    _progress_open = False
+    _status_text(None)
+
+
+def _status_text(text: str | None) -> None:
+    wm = bpy.context.window_manager
+    for window in wm.windows if wm else []:
+        workspace = window.workspace
+        if workspace is not None:
+            with bpy.context.temp_override(window=window):
+                workspace.status_text_set(text)
+
+
+def _redraw() -> None:
+    wm = bpy.context.window_manager
+    for window in wm.windows if wm else []:
+        for area in window.screen.areas:
+            if area.type == "SEQUENCE_EDITOR":
+                area.tag_redraw()

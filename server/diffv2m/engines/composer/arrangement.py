@@ -1,0 +1,310 @@
+"""The arrangement: which instrument plays what, bar by bar, over the beat grid.
+
+Layers: drums (pattern family of the mood, density from the section's motion),
+bass (chord roots in a pattern), a sustained texture bed, a harmony instrument
+(comping or sustained chords), the melody, and the *accent layer* that makes the
+picture audible: every visual event gets a drum hit on the lattice step it sits
+on (or, off the lattice, exactly on the event with a chord stab), every cut a
+cymbal. The piece ends on the tonic chord, left to ring out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...features.types import VideoFeatures
+from .grid import TOLERANCE, BeatGrid
+from .harmony import bass_pitch, choose_progressions, chord_on, chord_size, voice_chord
+from .melody import melody_for_section
+from .patterns import (
+    ACCENT_DRUM,
+    ARPEGGIO,
+    BACKBEAT,
+    BASS_LINES,
+    COMPING,
+    DRUM_PATTERNS,
+    HALF_TIME,
+    STRONG_DRUMS,
+    SUSTAINED_HARMONY,
+)
+from .style import Style
+from .timeline import POSITIONS, Bar, Note, build_bars, line_notes, parse_pattern
+
+BASS_VOICE = {
+    "calm": "bass_sub",
+    "sad": "bass_sub",
+    "mysterious": "bass_sub",
+    "happy": "bass_synth",
+    "tense": "bass_pulse",
+    "epic": "bass_synth",
+}
+STAB_VOICE = {
+    "calm": "epiano",
+    "sad": "piano",
+    "mysterious": "bell_dark",
+    "happy": "pluck",
+    "tense": "pluck",
+    "epic": "brass",
+}
+MIN_EVENT_STRENGTH = 0.15  # weaker off-grid events are left to the groove
+CRASH_GAP = 2.0  # seconds between cut cymbals at least
+
+
+@dataclass
+class Score:
+    notes: list[Note]
+    bars: list[Bar]
+    levels: list[int]  # arrangement density per grid section
+    ending: float | None  # time of the final tonic chord
+
+
+def section_levels(grid: BeatGrid, features: VideoFeatures, style: Style) -> list[int]:
+    """Density 1..3 per section: the mood's base level, +-1 where the picture moves more or less than usual."""
+    motion = np.asarray(features.motion, np.float64)
+    typical = float(np.median(motion)) if motion.size else 0.0
+    levels = []
+    for section in grid.sections:
+        lo, hi = (
+            int(section.start * features.rate),
+            max(int(section.start * features.rate) + 1, int(np.ceil(section.end * features.rate))),
+        )
+        local = float(motion[lo:hi].mean()) if motion[lo:hi].size else typical
+        level = style.density
+        if typical > 0 and local > 1.3 * typical:
+            level += 1
+        elif typical > 0 and local < 0.7 * typical:
+            level -= 1
+        levels.append(int(np.clip(level, 1, 3)))
+    return levels
+
+
+def assign_chords(bars: list[Bar], style: Style, rng: np.random.Generator, levels: list[int]) -> None:
+    """Chord per bar (per two bars in half-time or above 130 BPM); sections alternate A/B progressions."""
+    part_a, part_b = choose_progressions(style, rng)
+    size = chord_size(style)
+    previous = chord_on(style, 0, size)
+    for bar in bars:
+        bar.level = levels[bar.section]
+        if bar.index < 0:
+            bar.chord = previous
+            continue
+        progression = part_a if bar.section % 2 == 0 else part_b
+        slow = bar.half_time or 60.0 / bar.beat > 130.0
+        step = bar.index // 2 if slow else bar.index
+        bar.chord = chord_on(style, progression[step % len(progression)], size)
+        previous = bar.chord
+
+
+def _pick(options: tuple[str, ...], rng: np.random.Generator) -> str:
+    return options[int(rng.integers(len(options)))]
+
+
+def drum_notes(bars: list[Bar], style: Style, until: float) -> list[Note]:
+    notes = []
+    for bar in bars:
+        if bar.start >= until:
+            break
+        pattern = dict(HALF_TIME[bar.level]) if bar.half_time else DRUM_PATTERNS[style.drums][bar.level]
+        if bar.half_time and "snare" in pattern:
+            pattern[BACKBEAT[style.drums]] = pattern.pop("snare")
+        for drum, hits in pattern.items():
+            for position, weight in parse_pattern(hits):
+                time = bar.position_time(position)
+                if time is not None and time < until:
+                    notes.append(Note(drum, time, 0.0, 0, style.velocity * weight * (0.85 + 0.05 * bar.level)))
+    return notes
+
+
+def bass_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until: float) -> list[Note]:
+    voice = BASS_VOICE[style.preset]
+    lines = BASS_LINES[style.bass]
+    notes = []
+    line = ""
+    for bar in bars:
+        if bar.start >= until or bar.chord is None:
+            continue
+        if bar.index <= 0 or bar.index % 4 == 0:
+            line = _pick(lines[bar.level], rng)
+        root = bass_pitch(bar.chord.root, 28 if style.octave < 5 else 33)
+        offsets = {
+            "R": 0,
+            "O": 12,
+            "F": 7 if (bar.chord.tones[2] - bar.chord.root) % 12 == 7 else 6,
+            "T": (bar.chord.tones[1] - bar.chord.root) % 12,
+        }
+        for time, seconds, symbol in line_notes(bar, line):
+            if time >= until:
+                break
+            accent = 1.0 if abs(time - bar.start) < 1e-6 else 0.8
+            notes.append(
+                Note(voice, time, min(seconds, until - time) * 0.95, root + offsets[symbol], style.velocity * accent)
+            )
+    return notes
+
+
+def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until: float) -> list[Note]:
+    """The texture bed (held chords) and the harmony instrument (comping, arpeggio or held)."""
+    register = 12 * (style.octave - 5)
+    notes: list[Note] = []
+    bed: list[int] | None = None
+    keys: list[int] | None = None
+    comp = ""
+    sustained = style.harmony_voice in SUSTAINED_HARMONY
+    for bar in bars:
+        if bar.start >= until or bar.chord is None:
+            continue
+        length = min(bar.end, until) - bar.start
+        bed = voice_chord(bar.chord, bed, 48 + register, 70 + register, 4)
+        for pitch in bed:
+            notes.append(Note(style.texture, bar.start, length, pitch, 0.5 * style.velocity))
+        if style.harmony_voice == style.texture:
+            continue
+        keys = voice_chord(bar.chord, keys, 55 + register, 77 + register, len(bar.chord.tones))
+        if sustained:
+            for pitch in keys:
+                notes.append(Note(style.harmony_voice, bar.start, length, pitch, 0.6 * style.velocity))
+            continue
+        if bar.index <= 0 or bar.index % 4 == 0:
+            comp = _pick(COMPING[bar.level], rng)
+        if bar.level >= 3 and not bar.half_time:
+            arpeggio = [keys[int(c) % len(keys)] + (12 if int(c) >= len(keys) else 0) for c in ARPEGGIO]
+            for position in range(POSITIONS):
+                time = bar.position_time(position)
+                if time is not None and time < until:
+                    notes.append(
+                        Note(
+                            style.harmony_voice,
+                            time,
+                            bar.beat * 0.45,
+                            arpeggio[position],
+                            style.velocity * (0.7 if position % 2 else 0.8),
+                        )
+                    )
+            continue
+        for time, seconds, symbol in line_notes(bar, comp.replace("X", "x")):
+            if time < until:
+                weight = 0.85 if symbol == "x" else 0.7
+                for pitch in keys:
+                    notes.append(
+                        Note(
+                            style.harmony_voice, time, min(seconds, until - time) * 0.9, pitch, style.velocity * weight
+                        )
+                    )
+    return notes
+
+
+def _lattice(bars: list[Bar]) -> np.ndarray:
+    times = [t for bar in bars for p in range(POSITIONS) if (t := bar.position_time(p)) is not None]
+    return np.unique(np.asarray(times, np.float64))
+
+
+def accent_notes(
+    notes: list[Note], bars: list[Bar], features: VideoFeatures, style: Style, duration: float
+) -> list[Note]:
+    """An audible hit on every visual event, a cymbal on every cut."""
+    lattice = _lattice(bars)
+    strong = {round(n.time, 4) for n in notes if n.voice in STRONG_DRUMS and n.velocity >= 0.45}
+    drum = ACCENT_DRUM[style.preset]
+    added: list[Note] = []
+    starts = np.array([bar.start for bar in bars]) if bars else np.zeros(0)
+    for time, strength in zip(features.event_times, _strengths(features), strict=True):
+        if not 0.0 <= time < duration or strength < MIN_EVENT_STRENGTH:
+            continue
+        nearest = float(lattice[np.argmin(np.abs(lattice - time))]) if lattice.size else np.inf
+        on_lattice = abs(nearest - time) <= TOLERANCE
+        anchor = nearest if on_lattice else float(time)
+        velocity = float(np.clip(0.55 + 0.45 * strength, 0.0, 1.0)) * (0.7 + 0.3 * style.velocity)
+        if round(anchor, 4) not in strong:
+            added.append(Note(drum, anchor, 0.0, 0, velocity))
+            strong.add(round(anchor, 4))
+        if not on_lattice and strength >= 0.5 and bars:
+            bar = bars[max(0, int(np.searchsorted(starts, anchor, side="right")) - 1)]
+            voice = STAB_VOICE[style.preset]
+            register = 12 * (style.octave - 5)
+            for pitch in voice_chord(bar.chord, None, 60 + register, 79 + register, 3):
+                added.append(Note(voice, anchor, 0.2, pitch, 0.8 * velocity))
+    last_crash = -np.inf
+    for cut in sorted(float(c) for c in features.cut_times if 0.0 < c < duration):
+        nearest = float(lattice[np.argmin(np.abs(lattice - cut))]) if lattice.size else np.inf
+        anchor = nearest if abs(nearest - cut) <= TOLERANCE else cut
+        if anchor - last_crash >= CRASH_GAP:
+            added.append(Note("crash", anchor, 0.0, 0, 0.55 + 0.15 * style.velocity))
+            last_crash = anchor
+        if round(anchor, 4) not in strong:
+            added.append(Note("kick", anchor, 0.0, 0, 0.9 * style.velocity))
+            strong.add(round(anchor, 4))
+    return added
+
+
+def _strengths(features: VideoFeatures) -> np.ndarray:
+    strengths = np.asarray(features.event_strengths, np.float64)
+    if strengths.size != np.asarray(features.event_times).size:
+        return np.ones(np.asarray(features.event_times).size)
+    return np.clip(strengths, 0.0, 1.0)
+
+
+def riser_notes(bars: list[Bar], grid: BeatGrid, levels: list[int]) -> list[Note]:
+    """A swell into each cut that starts a busy section (no onset of its own: it fades in)."""
+    notes = []
+    for index, section in enumerate(grid.sections[1:], start=1):
+        if levels[index] >= 2 and section.start - grid.sections[index - 1].start >= 4.0:
+            length = min(2 * grid.sections[index - 1].beat, 2.0)
+            notes.append(Note("riser", section.start - length, length, 0, 0.5))
+    return notes
+
+
+def ending_time(bars: list[Bar], duration: float) -> float | None:
+    """The last downbeat at least 1.2 s (and two beats) before the end: where the final chord lands."""
+    if duration < 6.0:
+        return None
+    for bar in reversed(bars):
+        if bar.index >= 0 and duration - bar.start >= max(1.2, 2 * bar.beat):
+            return bar.start if duration - bar.start <= 8 * bar.beat else None
+    return None
+
+
+def final_chord(bars: list[Bar], style: Style, at: float, duration: float) -> list[Note]:
+    register = 12 * (style.octave - 5)
+    tonic = chord_on(style, 0, chord_size(style))
+    length = duration - at
+    notes = [
+        Note(style.texture, at, length, p, 0.55 * style.velocity)
+        for p in voice_chord(tonic, None, 48 + register, 70 + register, 4)
+    ]
+    if style.harmony_voice != style.texture:
+        notes += [
+            Note(style.harmony_voice, at, length, p, 0.7 * style.velocity)
+            for p in voice_chord(tonic, None, 55 + register, 77 + register, 3)
+        ]
+    notes.append(Note(BASS_VOICE[style.preset], at, length, bass_pitch(tonic.root), style.velocity))
+    notes.append(Note(style.melody_voice, at, length, 12 * (style.octave + 1) + tonic.root, 0.8 * style.velocity))
+    notes += [Note("crash", at, 0.0, 0, 0.6), Note("kick", at, 0.0, 0, style.velocity)]
+    return notes
+
+
+def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, duration: float) -> Score:
+    rng = np.random.default_rng([seed, 0x5C0E])
+    bars = build_bars(grid)
+    levels = section_levels(grid, features, style)
+    assign_chords(bars, style, rng, levels)
+    ending = ending_time(bars, duration)
+    until = ending if ending is not None else duration
+    notes = drum_notes(bars, style, until)
+    notes += bass_notes(bars, style, rng, until)
+    notes += harmony_notes(bars, style, rng, until)
+    for section in range(len(grid.sections)):
+        section_bars = [b for b in bars if b.section == section and b.start < until]
+        melody_rng = np.random.default_rng([seed, 0x3E10, section])
+        for note in melody_for_section(section_bars, style, melody_rng, style.melody_voice, 0.8 * style.velocity):
+            if note.time < until:
+                notes.append(
+                    Note(note.voice, note.time, min(note.length, until - note.time), note.pitch, note.velocity)
+                )
+    if ending is not None:
+        notes += final_chord(bars, style, ending, duration)
+    notes += riser_notes(bars, grid, levels)
+    notes += accent_notes(notes, bars, features, style, duration)
+    notes.sort(key=lambda n: (n.time, n.voice, n.pitch))
+    return Score(notes, bars, levels, ending)

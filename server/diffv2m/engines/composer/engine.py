@@ -1,0 +1,135 @@
+"""The embedded default engine: beat-aligned music from the video features, no weights.
+
+generate() = choose the mood's style (seeded) -> fit the beat grid to the visual
+events -> arrange the layers -> render -> normalise loudness. Beats, downbeats
+and tempo are exact (they are the grid), and the per-second accent curve plays
+the part of Diff-V2M's predicted rhythm.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...audio.loudness import normalise_and_measure
+from ...errors import InputError
+from ..base import SAMPLE_RATE, GenerationRequest, GenerationResult
+from .arrangement import arrange
+from .grid import fit_grid
+from .render import render
+from .style import choose_style
+from .timeline import Note
+
+ENGINE_NAME = "default"
+WEIGHTS = "none (embedded composer)"
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# How much each sound contributes to the accent curve (drums carry the rhythm).
+ACCENT_WEIGHT = {
+    "kick": 1.0,
+    "taiko": 1.0,
+    "snare": 0.9,
+    "clap": 0.85,
+    "tom_low": 0.7,
+    "tom_mid": 0.7,
+    "rim": 0.6,
+    "crash": 0.8,
+    "hat": 0.25,
+    "hat_open": 0.3,
+    "shaker": 0.15,
+}
+PITCHED_ACCENT = 0.2
+
+
+def accent_curve(notes: list[Note], duration: float) -> np.ndarray:
+    """Per-second rhythm: in each second, the strongest moment (summed accents of simultaneous onsets)."""
+    seconds = max(1, math.ceil(duration - 1e-9))
+    moments: dict[int, float] = {}
+    for note in notes:
+        if note.voice == "riser" or not 0.0 <= note.time < duration:
+            continue
+        key = round(note.time * SAMPLE_RATE)
+        moments[key] = moments.get(key, 0.0) + note.velocity * ACCENT_WEIGHT.get(note.voice, PITCHED_ACCENT)
+    curve = np.zeros(seconds, np.float32)
+    for sample, value in moments.items():
+        index = min(seconds - 1, sample // SAMPLE_RATE)
+        curve[index] = max(curve[index], value)
+    return curve
+
+
+class ComposerEngine:
+    """Engine protocol implementation (see engines/base.py)."""
+
+    name = ENGINE_NAME
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "available": True,
+            "weights": WEIGHTS,
+            "sampler": "composer",
+            "default_steps": 0,
+            "device": "cpu",
+            "description": "Embedded composer: drums, bass, harmony and melody synthesised on a beat grid "
+            "fitted to the picture's visual events.",
+        }
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        duration = float(request.duration)
+        if not math.isfinite(duration) or duration <= 0:
+            raise InputError("The duration must be a positive number of seconds.")
+        if request.seed < 0:
+            raise InputError("The seed must be a whole number of 0 or more.")
+        progress = request.progress
+        progress("generating", 0.0)
+        features = request.features
+        style = choose_style(request.emotion, np.random.default_rng([request.seed, 0x57]))
+        events = np.asarray(features.event_times, np.float64)
+        strengths = np.asarray(features.event_strengths, np.float64)
+        if strengths.size != events.size:
+            strengths = np.ones(events.size)
+        inside = (events >= 0.0) & (events < duration)
+        grid = fit_grid(
+            events[inside],
+            strengths[inside],
+            np.asarray(features.cut_times, np.float64),
+            duration,
+            (style.tempo_low, style.tempo_target, style.tempo_high),
+            style.half_time,
+        )
+        progress("generating", 0.1)
+        score = arrange(grid, features, style, request.seed, duration)
+        progress("generating", 0.2)
+        audio = render(score.notes, request.num_samples, style.brightness, style.reverb, request.seed, progress)
+        progress("normalising", 0.0)
+        audio, lufs, peak = normalise_and_measure(audio, SAMPLE_RATE)
+        progress("normalising", 1.0)
+        return GenerationResult(
+            audio=np.ascontiguousarray(audio, dtype=np.float32),
+            engine=ENGINE_NAME,
+            weights=WEIGHTS,
+            sampler="composer",
+            steps=0,
+            seed=request.seed,
+            emotion=request.emotion.name,
+            beats=grid.beats,
+            downbeats=grid.downbeats,
+            tempo=grid.tempo,
+            predicted_odf=accent_curve(score.notes, duration),
+            extra={
+                "key": f"{NOTE_NAMES[style.tonic]} {style.mode}",
+                "style": style.preset,
+                "instruments": {
+                    "drums": style.drums,
+                    "bass": style.bass,
+                    "harmony": style.harmony_voice,
+                    "melody": style.melody_voice,
+                    "texture": style.texture,
+                },
+                "sections": [
+                    {"start": s.start, "end": s.end, "tempo": s.tempo, "level": level}
+                    for s, level in zip(grid.sections, score.levels, strict=True)
+                ],
+                "lufs": lufs,
+                "true_peak_db": peak,
+            },
+        )

@@ -1,0 +1,223 @@
+"""The emotion table: what a mood means to the composer.
+
+Each preset of ``emotion.py`` maps to one :class:`StyleRow` (documented in
+docs/composer.md). ``auto`` resolves to its nearest preset, and the measured
+valence/arousal point then nudges the continuous knobs (tempo target, brightness,
+dynamics), so two clips with different colour still get different scores.
+The seed picks among the row's equally valid choices (tonic, progression,
+instrument variant) in :func:`choose_style`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...emotion import PRESETS, EmotionPreset
+
+# Scale steps (semitones above the tonic) of the modes the table uses.
+MODES: dict[str, tuple[int, ...]] = {
+    "ionian": (0, 2, 4, 5, 7, 9, 11),
+    "lydian": (0, 2, 4, 6, 7, 9, 11),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "aeolian": (0, 2, 3, 5, 7, 8, 10),
+    "phrygian": (0, 1, 3, 5, 7, 8, 10),
+}
+MAJOR_MODES = {"ionian", "lydian", "mixolydian"}
+
+
+@dataclass(frozen=True)
+class StyleRow:
+    """One row of the emotion table (see docs/composer.md)."""
+
+    modes: tuple[str, ...]  # the seed picks one
+    tonics: tuple[int, ...]  # pitch classes (0 = C); the seed picks one
+    tempo: tuple[float, float, float]  # (low, target, high) BPM the grid prefers
+    drums: tuple[str, ...]  # drum pattern families, the seed picks one (arrangement.DRUM_PATTERNS)
+    bass: tuple[str, ...]  # bass pattern families
+    harmony_voice: tuple[str, ...]  # chord instruments (instruments.tonal.VOICES)
+    melody_voice: tuple[str, ...]  # lead instruments
+    texture: str  # the sustained bed under everything
+    octave: int  # melody register: MIDI octave of the melody's centre (5 = C5..B5)
+    velocity: float  # base dynamics, 0..1
+    brightness: float  # 0 dark .. 1 bright: filter cut-offs and FM indices
+    density: int  # base arrangement level 0..3 before motion is added
+    reverb: float  # wet send, 0..1
+    half_time: bool  # feel the pulse at half speed (slow moods on fast pictures)
+
+
+TABLE: dict[str, StyleRow] = {
+    "calm": StyleRow(
+        modes=("ionian", "lydian"),
+        tonics=(5, 2, 7, 3),  # F, D, G, Eb
+        tempo=(60.0, 76.0, 92.0),
+        drums=("brushed", "sparse"),
+        bass=("roots", "roots_fifths"),
+        harmony_voice=("epiano", "pad_warm"),
+        melody_voice=("flute", "bell_soft"),
+        texture="pad_warm",
+        octave=5,
+        velocity=0.55,
+        brightness=0.35,
+        density=1,
+        reverb=0.55,
+        half_time=True,
+    ),
+    "happy": StyleRow(
+        modes=("ionian", "mixolydian"),
+        tonics=(0, 7, 2, 9),  # C, G, D, A
+        tempo=(100.0, 118.0, 136.0),
+        drums=("four_floor", "pop_backbeat"),
+        bass=("octave_bounce", "roots_eighths"),
+        harmony_voice=("pluck", "epiano"),
+        melody_voice=("lead_square", "bell_bright"),
+        texture="pad_bright",
+        octave=5,
+        velocity=0.8,
+        brightness=0.8,
+        density=2,
+        reverb=0.3,
+        half_time=False,
+    ),
+    "tense": StyleRow(
+        modes=("phrygian", "aeolian"),
+        tonics=(2, 4, 1, 5),  # D, E, C#, F
+        tempo=(112.0, 132.0, 156.0),
+        drums=("driving", "tom_pulse"),
+        bass=("pulse_eighths", "pulse_eighths"),
+        harmony_voice=("strings_dark", "pad_dark"),
+        melody_voice=("lead_saw", "bell_dark"),
+        texture="pad_dark",
+        octave=4,
+        velocity=0.85,
+        brightness=0.45,
+        density=2,
+        reverb=0.35,
+        half_time=False,
+    ),
+    "sad": StyleRow(
+        modes=("aeolian",),
+        tonics=(9, 4, 11, 2),  # A, E, B, D
+        tempo=(58.0, 70.0, 84.0),
+        drums=("sparse", "brushed"),
+        bass=("roots", "roots"),
+        harmony_voice=("piano", "strings_soft"),
+        melody_voice=("piano_lead", "flute"),
+        texture="strings_soft",
+        octave=5,
+        velocity=0.5,
+        brightness=0.25,
+        density=1,
+        reverb=0.6,
+        half_time=True,
+    ),
+    "epic": StyleRow(
+        modes=("aeolian", "dorian"),
+        tonics=(2, 0, 4),  # D, C, E
+        tempo=(84.0, 96.0, 112.0),
+        drums=("taiko", "big_backbeat"),
+        bass=("roots_eighths", "octave_bounce"),
+        harmony_voice=("strings_ensemble", "brass"),
+        melody_voice=("brass_lead", "lead_saw"),
+        texture="strings_ensemble",
+        octave=5,
+        velocity=0.95,
+        brightness=0.65,
+        density=3,
+        reverb=0.5,
+        half_time=False,
+    ),
+    "mysterious": StyleRow(
+        modes=("dorian", "phrygian"),
+        tonics=(1, 6, 10),  # C#, F#, Bb
+        tempo=(70.0, 84.0, 100.0),
+        drums=("sparse", "tom_pulse"),
+        bass=("roots", "roots_fifths"),
+        harmony_voice=("pad_dark", "bell_soft"),
+        melody_voice=("bell_dark", "flute"),
+        texture="pad_air",
+        octave=5,
+        velocity=0.6,
+        brightness=0.4,
+        density=1,
+        reverb=0.7,
+        half_time=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    """The row with the seed's choices made and the exact mood applied."""
+
+    preset: str
+    mode: str
+    tonic: int
+    tempo_low: float
+    tempo_target: float
+    tempo_high: float
+    drums: str
+    bass: str
+    harmony_voice: str
+    melody_voice: str
+    texture: str
+    octave: int
+    velocity: float
+    brightness: float
+    density: int
+    reverb: float
+    half_time: bool
+
+    @property
+    def scale(self) -> tuple[int, ...]:
+        return MODES[self.mode]
+
+    @property
+    def is_major(self) -> bool:
+        return self.mode in MAJOR_MODES
+
+
+def nearest_preset(emotion: EmotionPreset) -> str:
+    """The table row for an emotion: its own name, or the closest preset for a custom point."""
+    if emotion.name in TABLE:
+        return emotion.name
+    return min(
+        PRESETS.values(), key=lambda p: (p.valence - emotion.valence) ** 2 + (p.arousal - emotion.arousal) ** 2
+    ).name
+
+
+def choose_style(emotion: EmotionPreset, rng: np.random.Generator) -> Style:
+    """Pick the seed's variant of the emotion's row, nudged by the exact valence/arousal point."""
+    name = nearest_preset(emotion)
+    row = TABLE[name]
+    anchor = PRESETS[name]
+    # How far the measured point ("auto") lies from the preset's own point.
+    d_valence = float(np.clip(emotion.valence - anchor.valence, -1.0, 1.0))
+    d_arousal = float(np.clip(emotion.arousal - anchor.arousal, -1.0, 1.0))
+    low, target, high = row.tempo
+    target = float(np.clip(target * 2.0 ** (0.25 * d_arousal), low, high))
+
+    def pick(options: tuple[str, ...] | tuple[int, ...]) -> str | int:
+        return options[int(rng.integers(len(options)))]
+
+    return Style(
+        preset=name,
+        mode=str(pick(row.modes)),
+        tonic=int(pick(row.tonics)),
+        tempo_low=low,
+        tempo_target=target,
+        tempo_high=high,
+        drums=str(pick(row.drums)),
+        bass=str(pick(row.bass)),
+        harmony_voice=str(pick(row.harmony_voice)),
+        melody_voice=str(pick(row.melody_voice)),
+        texture=row.texture,
+        octave=row.octave,
+        velocity=float(np.clip(row.velocity + 0.15 * d_arousal, 0.3, 1.0)),
+        brightness=float(np.clip(row.brightness + 0.2 * d_valence + 0.1 * d_arousal, 0.1, 0.95)),
+        density=row.density,
+        reverb=row.reverb,
+        half_time=row.half_time,
+    )

@@ -1,0 +1,121 @@
+"""Bars and notes: the musical timeline laid over the beat grid.
+
+Patterns are written in eighth-note positions 0..7 of a 4/4 bar. A position maps
+to a time only through :meth:`Bar.position_time`, which is where the lattice
+rule lives: a bar whose beat is half the visual pulse (``steps == 1``) has no
+off-beat eighths, so no onset ever falls a quarter of a visual period away from
+the picture's events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .grid import BeatGrid
+from .harmony import Chord
+
+POSITIONS = 8  # eighth notes per 4/4 bar
+
+
+@dataclass(frozen=True)
+class Note:
+    voice: str  # a drum name (instruments.DRUMS) or a pitched voice (instruments.VOICES)
+    time: float  # seconds from the range start
+    length: float  # seconds the note is held (drums ignore it)
+    pitch: int = 0  # MIDI note; 0 for drums
+    velocity: float = 0.8  # 0..1
+
+
+@dataclass
+class Bar:
+    start: float  # time of the bar's first beat
+    beats: np.ndarray  # times of the beats it holds (1..4)
+    first_beat: int  # index in 0..3 of beats[0] (a pickup bar starts late)
+    beat: float  # beat period, seconds
+    steps: int  # 2: eighths allowed, 1: quarters only
+    section: int
+    index: int  # bar number within its section (pickup = -1)
+    half_time: bool
+    chord: Chord | None = None
+    level: int = 1
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def end(self) -> float:
+        return float(self.beats[-1] + self.beat)
+
+    def position_time(self, position: int) -> float | None:
+        """Time of eighth ``position`` (0..7) in this bar, or None when the bar lacks it."""
+        beat_index, half = divmod(position, 2)
+        local = beat_index - self.first_beat
+        if not 0 <= local < self.beats.size or (half and self.steps < 2):
+            return None
+        return float(self.beats[local] + half * self.beat / 2)
+
+    def span(self, position: int, length: int) -> float:
+        """Seconds covered by ``length`` eighths starting at ``position`` (cut at the bar end)."""
+        end_position = min(position + length, POSITIONS)
+        return max(0.0, (end_position - position) * self.beat / 2)
+
+
+def build_bars(grid: BeatGrid) -> list[Bar]:
+    """Cut each section's beats into bars that start on the section's downbeats."""
+    bars: list[Bar] = []
+    for number, section in enumerate(grid.sections):
+        beats = section.beats
+        if beats.size == 0:
+            continue
+        downbeat_index = np.flatnonzero(np.isin(beats, section.downbeats))
+        first = int(downbeat_index[0]) if downbeat_index.size else 0
+        if first > 0:  # pickup: the last ``first`` beats of an imaginary bar
+            bars.append(
+                Bar(
+                    float(beats[0]),
+                    beats[:first],
+                    4 - first,
+                    section.beat,
+                    section.steps,
+                    number,
+                    -1,
+                    section.half_time,
+                )
+            )
+        for k, offset in enumerate(range(first, beats.size, 4)):
+            chunk = beats[offset : offset + 4]
+            bars.append(Bar(float(chunk[0]), chunk, 0, section.beat, section.steps, number, k, section.half_time))
+    return bars
+
+
+def parse_pattern(pattern: str) -> list[tuple[int, float]]:
+    """'X.x.o...' -> [(position, velocity)]; X = 1.0, x = 0.75, o = 0.5, . = rest."""
+    levels = {"X": 1.0, "x": 0.75, "o": 0.5}
+    return [(k, levels[c]) for k, c in enumerate(pattern) if c in levels]
+
+
+def parse_line(pattern: str) -> list[tuple[int, int, str]]:
+    """A pitched line 'R-F-O.R-' -> [(position, length in eighths, symbol)]; '-' holds, '.' rests."""
+    notes: list[tuple[int, int, str]] = []
+    for k, c in enumerate(pattern):
+        if c == "-":
+            if notes and notes[-1][0] + notes[-1][1] == k:
+                notes[-1] = (notes[-1][0], notes[-1][1] + 1, notes[-1][2])
+        elif c != ".":
+            notes.append((k, 1, c))
+    return notes
+
+
+def line_notes(bar: Bar, pattern: str) -> list[tuple[float, float, str]]:
+    """(time, seconds, symbol) of a pitched line in ``bar``; notes on missing eighths are dropped and the
+    previous note is held through them instead."""
+    result: list[tuple[float, float, str]] = []
+    for position, length, symbol in parse_line(pattern):
+        time = bar.position_time(position)
+        if time is None:
+            if result and position % 2 == 1:  # an off-beat the lattice forbids: extend the previous note
+                t, seconds, s = result[-1]
+                result[-1] = (t, seconds + bar.span(position, length), s)
+            continue
+        result.append((time, bar.span(position, length), symbol))
+    return result

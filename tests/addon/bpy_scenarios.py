@@ -1,0 +1,438 @@
+"""Blender side of the add-on tests: runs inside a bpy venv, never under pytest.
+
+    <venv>/bin/python tests/addon/bpy_scenarios.py CONFIG.json OUT.json
+
+Installs the built extension zip into a throwaway user folder, runs the
+scenarios the config names against the server it names, and writes what it
+observed (strips, markers, messages, requests) to OUT.json; the pytest side
+(test_addon_blender.py) asserts on it. Only stdlib + bpy here. Timers never fire
+in headless bpy, so jobs are driven by calling the add-on's tick directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+
+CONFIG = json.load(open(sys.argv[1], encoding="utf-8"))
+_USER = tempfile.mkdtemp(prefix="bpy-user-", dir=CONFIG.get("tmp"))
+for _key in ("BLENDER_USER_RESOURCES", "BLENDER_USER_CONFIG", "BLENDER_USER_SCRIPTS", "BLENDER_USER_EXTENSIONS"):
+    os.environ[_key] = os.path.join(_USER, _key.lower())
+
+import bpy  # noqa: E402  (the user folders must be set first)
+
+MODULE = "bl_ext.user_default.diffv2m_score"
+JOB_TIMEOUT = float(CONFIG.get("job_timeout", 240))
+
+
+# -- scene building ------------------------------------------------------------
+def set_frame(strip, new: str, old: str, value) -> None:
+    """Set a frame property by its 5.3 name where it exists (no DeprecationWarning), else the old one."""
+    setattr(strip, new if new in strip.bl_rna.properties else old, value)
+
+
+def get_frame(strip, new: str, old: str):
+    return getattr(strip, new if new in strip.bl_rna.properties else old)
+
+
+def collection(editor):
+    return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def all_strips(editor):
+    return list(editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all)
+
+
+def sequencer_override(scene):
+    """A context with a Sequencer area showing ``scene`` (what the sidebar buttons run in)."""
+    window = bpy.context.window_manager.windows[0]
+    window.scene = scene
+    if hasattr(window.workspace, "sequencer_scene"):
+        window.workspace.sequencer_scene = scene
+    area = window.screen.areas[-1]
+    area.type = "SEQUENCE_EDITOR"
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    return bpy.context.temp_override(window=window, area=area, region=region)
+
+
+def new_scene(name: str, fps: int, fps_base: float):
+    scene = bpy.data.scenes.new(name)
+    scene.render.fps, scene.render.fps_base = fps, fps_base
+    scene.sequence_editor_create()
+    with sequencer_override(scene):
+        pass
+    return scene
+
+
+def add_movie(scene, name, path, channel, start, trim_start=0, trim_end=0, auto_rate=False):
+    """A movie strip whose first visible frame is ``start``, cut ``trim_*`` timeline frames in."""
+    editor = scene.sequence_editor
+    if auto_rate:  # what the UI does: play at the media's speed in a scene of another rate
+        before = {s.name for s in all_strips(editor)}
+        props = {p.identifier for p in bpy.ops.sequencer.movie_strip_add.get_rna_type().properties}
+        kwargs = {
+            "filepath": path,
+            "frame_start": start - trim_start,
+            "channel": channel,
+            "sound": False,
+            "adjust_playback_rate": True,
+            "use_framerate": False,
+        }
+        for flag in ("move_strips", "move_strips_after_add"):  # default True crashes headless 5.0/5.3
+            if flag in props:
+                kwargs[flag] = False
+        with sequencer_override(scene):
+            bpy.ops.sequencer.movie_strip_add(**kwargs)
+        strip = next(s for s in all_strips(editor) if s.name not in before)
+        strip.name = name
+    else:
+        strip = collection(editor).new_movie(name, path, channel, start - trim_start)
+    left = get_frame(strip, "left_handle", "frame_final_start")
+    right = get_frame(strip, "right_handle", "frame_final_end")
+    set_frame(strip, "left_handle", "frame_final_start", left + trim_start)
+    set_frame(strip, "right_handle", "frame_final_end", right - trim_end)
+    return strip
+
+
+def select_only(scene, names):
+    for strip in all_strips(scene.sequence_editor):
+        strip.select = strip.name in names
+
+
+# -- observing -----------------------------------------------------------------
+def observe(scene) -> dict:
+    strips = []
+    for s in all_strips(scene.sequence_editor):
+        tag = s.get("diffv2m_score")
+        strips.append(
+            {
+                "name": s.name,
+                "type": s.type,
+                "channel": s.channel,
+                "left": get_frame(s, "left_handle", "frame_final_start"),
+                "right": get_frame(s, "right_handle", "frame_final_end"),
+                "tag": tag.to_dict() if tag is not None else None,
+                "sound": bpy.path.abspath(s.sound.filepath) if s.type == "SOUND" else None,
+            }
+        )
+    markers = sorted([m.name, m.frame] for m in scene.timeline_markers)
+    return {"strips": sorted(strips, key=lambda s: s["name"]), "markers": markers}
+
+
+def require_score(observed: dict) -> None:
+    """Stop the scenario with the add-on's own message when no score was placed (the rest depends on it)."""
+    if not any(s["tag"] for s in observed["strips"]):
+        raise RuntimeError(f"no score was placed: {state()['message']}")
+
+
+def addon():
+    return sys.modules[MODULE]
+
+
+def state() -> dict:
+    s = bpy.context.window_manager.diffv2m_score_state
+    return {
+        "running": s.running,
+        "stage": s.stage,
+        "progress": s.progress,
+        "message": s.message,
+        "level": s.message_level,
+    }
+
+
+def run_operator(scene, name: str) -> str | None:
+    """Run a sidebar operator as a click would; returns its error report, if any."""
+    with sequencer_override(scene):
+        try:
+            getattr(bpy.ops.diffv2m, name)()
+        except RuntimeError as exc:  # background bpy raises ERROR reports
+            return str(exc)
+    return None
+
+
+def drive(timeout: float = JOB_TIMEOUT) -> list[dict]:
+    """Tick until the job ends (timers never fire headless); returns the progress seen."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while addon().ticker.tick() is not None:
+        seen.append(
+            {
+                "stage": bpy.context.window_manager.diffv2m_score_state.stage,
+                "progress": bpy.context.window_manager.diffv2m_score_state.progress,
+            }
+        )
+        if time.monotonic() > deadline:
+            addon().ticker.cancel()
+            raise TimeoutError("the job did not finish in time")
+        time.sleep(0.05)
+    return seen
+
+
+def plan(scene) -> dict:
+    with sequencer_override(scene):
+        p = addon().snapshot.plan_from_context(bpy.context)
+    return {
+        "frames": [p.frames.start, p.frames.end],
+        "fps": [p.fps.numerator, p.fps.denominator],
+        "segments": [dict(s.as_request(), strip=s.strip, frames=[s.frames.start, s.frames.end]) for s in p.segments],
+    }
+
+
+def prefs():
+    return bpy.context.preferences.addons[MODULE].preferences
+
+
+def check_connection() -> dict:
+    with sequencer_override(bpy.context.window_manager.windows[0].scene):
+        bpy.ops.diffv2m.check_server()
+    drive(10)
+    status = addon().connection.STATUS
+    return {"state": status.state, "text": status.text, "engines": status.engine_lines()}
+
+
+# -- scenarios -----------------------------------------------------------------
+def scenario_install(config: dict) -> dict:
+    module = addon()
+    return {
+        "module": module.__name__,
+        "operators": [
+            n
+            for n in ("generate_score", "regenerate_score", "cancel_score", "check_server")
+            if hasattr(bpy.ops.diffv2m, n)
+        ],
+        "panel": hasattr(bpy.types, "SEQUENCER_PT_diffv2m_score"),
+        "prefs_url": prefs().server_url,
+    }
+
+
+def build_cut_scene(config: dict, name: str, fps: int, fps_base: float, clips: dict) -> tuple:
+    """Two movie strips cut together on channel 1, plus the user's own strips and markers."""
+    scene = new_scene(name, fps, fps_base)
+    a = add_movie(scene, "shot A", clips["a"], 1, 1, trim_start=5, trim_end=3)
+    a_end = get_frame(a, "right_handle", "frame_final_end")
+    b = add_movie(scene, "shot B", clips["b"], 1, a_end, trim_start=7, auto_rate=clips.get("b_auto_rate", False))
+    b_end = get_frame(b, "right_handle", "frame_final_end")
+    # The user's own work: a title over part of the range (channel 2 is taken there),
+    # a sound strip on channel 3 outside the range, and markers, one named like ours.
+    title = collection(scene.sequence_editor).new_effect(
+        "user title", "COLOR", 2, 10, **({"length": 20} if bpy.app.version >= (5, 0, 0) else {"frame_end": 30})
+    )
+    title.select = False
+    if config.get("user_sound"):
+        collection(scene.sequence_editor).new_sound("user music", config["user_sound"], 3, b_end + 10)
+    scene.timeline_markers.new("intro", frame=3)
+    scene.timeline_markers.new("♪1", frame=b_end - 2)
+    select_only(scene, {"shot A", "shot B"})
+    scene.frame_start, scene.frame_end = 1, b_end
+    return scene, (1, b_end)
+
+
+def scenario_score(config: dict) -> dict:
+    """Generate, Regenerate with another emotion, Undo, server down, cancel: the whole story."""
+    out: dict = {}
+    scene, _ = build_cut_scene(config, "cut", config["fps"], config["fps_base"], config["clips"])
+    blend = os.path.join(config["tmp"], f"project-{bpy.app.version_string.split()[0]}.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    out["blend"] = blend
+    scene = bpy.data.scenes["cut"]
+    settings = scene.diffv2m_score_settings
+    prefs().server_url = config["server_url"]
+
+    out["connection"] = check_connection()
+    out["plan"] = plan(scene)
+    with sequencer_override(scene):
+        out["range_text"] = addon().panel._range_text(bpy.context, scene)
+    out["before"] = observe(scene)
+    bpy.ops.ed.undo_push(message="scene built")
+
+    settings.emotion, settings.use_random_seed, settings.seed = "calm", False, 11
+    out["generate_error"] = run_operator(scene, "generate_score")
+    out["generate_progress"] = drive()
+    out["after_generate"] = observe(scene)
+    out["generate_state"] = state()
+    require_score(out["after_generate"])
+
+    settings.emotion, settings.seed = "tense", 12
+    out["regenerate_error"] = run_operator(scene, "regenerate_score")
+    drive()
+    out["after_regenerate"] = observe(scene)
+    require_score(out["after_regenerate"])
+
+    bpy.ops.ed.undo()
+    scene = bpy.data.scenes["cut"]
+    out["after_undo"] = observe(scene)
+    bpy.ops.ed.undo()
+    scene = bpy.data.scenes["cut"]
+    out["after_second_undo"] = observe(scene)
+    bpy.ops.ed.redo()
+    bpy.ops.ed.redo()
+    scene = bpy.data.scenes["cut"]
+    out["after_redo"] = observe(scene)
+
+    # Cancel mid-job: nothing may change, and the server's job must stop.
+    scene.diffv2m_score_settings.emotion = "happy"
+    before_cancel = observe(scene)
+    out["cancel_error"] = run_operator(scene, "generate_score")
+    job = addon().ticker.active()
+    while job is not None and job.job_id is None and job.is_alive():
+        addon().ticker.tick()
+        time.sleep(0.02)
+    out["cancelled_job"] = job.job_id if job else None
+    out["cancel_op_error"] = run_operator(scene, "cancel_score")
+    drive()
+    out["cancel_state"] = state()
+    out["cancel_unchanged"] = observe(scene) == before_cancel
+    out["after_cancel"] = observe(scene)
+
+    # Server down: a clear report, nothing changed.
+    prefs().server_url = config["down_url"]
+    out["down_connection"] = check_connection()
+    before_down = observe(scene)
+    out["down_error"] = run_operator(scene, "generate_score")
+    drive()
+    out["down_state"] = state()
+    out["down_unchanged"] = observe(scene) == before_down
+    prefs().server_url = config["server_url"]
+
+    # A server elsewhere needs Blender's Online Access; refused before any network use.
+    if not bpy.app.online_access:
+        prefs().server_url = "http://scoring-server.invalid:8767"
+        select_only(scene, {"shot A", "shot B"})
+        out["offline_error"] = run_operator(scene, "generate_score")
+        out["offline_running"] = addon().ticker.active() is not None
+        prefs().server_url = config["server_url"]
+
+    # Nothing to score: a strip without picture selected, then nothing selected.
+    select_only(scene, {"user title"})
+    out["no_picture_error"] = run_operator(scene, "generate_score")
+    select_only(scene, set())
+    scene.use_preview_range = False
+    out["empty_error"] = run_operator(scene, "generate_score")
+    out["nothing_unchanged"] = observe(scene) == out["after_cancel"]
+    scores = os.path.join(os.path.dirname(blend), "scores")
+    out["scores_files"] = sorted(os.listdir(scores)) if os.path.isdir(scores) else []
+
+    # File > Open while a job runs: the job is cancelled, the opened file gets nothing.
+    select_only(scene, {"shot A", "shot B"})
+    out["reload_error"] = run_operator(scene, "generate_score")
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    drive()
+    out["reload_state"] = state()
+    out["after_reload"] = observe(bpy.data.scenes["cut"])
+    out["scores_files_after_reload"] = sorted(os.listdir(scores)) if os.path.isdir(scores) else []
+    return out
+
+
+def scenario_fps(config: dict) -> dict:
+    """A 23.976 or 29.97 fps scene: generate once, report geometry and the request."""
+    scene, _ = build_cut_scene(config, f"fps{config['fps']}", config["fps"], config["fps_base"], config["clips"])
+    prefs().server_url = config["server_url"]
+    prefs().unsaved_folder = os.path.join(config["tmp"], "unsaved-scores")
+    scene.diffv2m_score_settings.use_random_seed = False
+    out = {"plan": plan(scene), "before": observe(scene)}
+    out["generate_error"] = run_operator(scene, "generate_score")
+    drive()
+    out["after_generate"] = observe(scene)
+    out["generate_state"] = state()
+    return out
+
+
+def scenario_mapping(config: dict) -> dict:
+    """Render frames and read back which source frame Blender shows, next to the segments sent."""
+    scene = new_scene("mapping", config["fps"], config["fps_base"])
+    scene.render.resolution_x = scene.render.resolution_y = 32
+    scene.render.resolution_percentage = 100
+    scene.view_settings.view_transform = "Standard"
+    scene.render.image_settings.file_format = "PNG"
+    for spec in config["strips"]:
+        add_movie(
+            scene,
+            spec["name"],
+            spec["path"],
+            spec["channel"],
+            spec["start"],
+            spec.get("trim_start", 0),
+            spec.get("trim_end", 0),
+            spec.get("auto_rate", False),
+        )
+    for spec in config.get("metas", []):  # group strips as the user does (Ctrl+G), then trim the meta
+        select_only(scene, set(spec["members"]))
+        with sequencer_override(scene):
+            bpy.ops.sequencer.meta_make()
+        meta = scene.sequence_editor.active_strip
+        meta.name = spec["name"]
+        if "right" in spec:
+            set_frame(meta, "right_handle", "frame_final_end", spec["right"])
+    select_only(scene, {s["name"] for s in config["strips"]} | {m["name"] for m in config.get("metas", [])})
+    out = {"plan": plan(scene), "shown": [], "strips": observe(scene)["strips"]}
+    image_path = os.path.join(config["tmp"], "frame.png")
+    first, last = out["plan"]["frames"]
+    for frame in range(first, last, config.get("step", 5)):
+        scene.frame_set(frame)
+        scene.render.filepath = image_path
+        with sequencer_override(scene):
+            bpy.ops.render.render(write_still=True)
+        image = bpy.data.images.load(image_path)
+        grey = round(image.pixels[0] * 255)
+        bpy.data.images.remove(image)
+        out["shown"].append([frame, grey])
+    return out
+
+
+def scenario_start_server(config: dict) -> dict:
+    """The preferences' Start Command launches a server; the indicator then shows it."""
+    prefs().server_url = config["start_url"]
+    out = {"before": check_connection()}
+    prefs().start_command = config["start_command"]
+    with sequencer_override(bpy.context.window_manager.windows[0].scene):
+        bpy.ops.diffv2m.start_server()
+    deadline = time.monotonic() + 120
+    while (status := check_connection())["state"] != "ok" and time.monotonic() < deadline:
+        time.sleep(1.0)
+    out["after"] = status
+    return out
+
+
+SCENARIOS = {
+    "start_server": scenario_start_server,
+    "install": scenario_install,
+    "score": scenario_score,
+    "fps": scenario_fps,
+    "mapping": scenario_mapping,
+}
+
+
+def main() -> int:
+    result: dict = {"version": list(bpy.app.version), "version_string": bpy.app.version_string, "scenarios": {}}
+    status = 0
+    try:
+        bpy.ops.extensions.package_install_files(filepath=CONFIG["zip"], repo="user_default", enable_on_install=True)
+        result["installed"] = MODULE in sys.modules
+        for item in CONFIG["scenarios"]:
+            name, options = item["name"], {**CONFIG, **item}
+            try:
+                result["scenarios"][item.get("key", name)] = SCENARIOS[name](options)
+            except Exception:
+                result["scenarios"][item.get("key", name)] = {"crash": traceback.format_exc()}
+    except Exception:
+        result["crash"] = traceback.format_exc()
+        status = 1
+    finally:
+        try:
+            bpy.ops.preferences.addon_disable(module=MODULE)
+            result["disabled"] = not hasattr(bpy.types, "SEQUENCER_PT_diffv2m_score")
+        except Exception:
+            result["disable_crash"] = traceback.format_exc()
+        with open(sys.argv[2], "w", encoding="utf-8") as handle:
+            json.dump(result, handle, indent=1)
+    sys.stdout.flush()
+    # bpy 4.5 can hang in interpreter teardown; everything is written, leave now.
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    main()

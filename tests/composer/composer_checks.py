@@ -1,0 +1,82 @@
+"""Measurements the composer tests make on rendered audio (never on the engine's note list)."""
+
+from __future__ import annotations
+
+import math
+
+import librosa
+import numpy as np
+
+from diffv2m.engines.base import SAMPLE_RATE
+from diffv2m.features.types import VideoFeatures
+
+WINDOW = 0.07  # seconds: an event is "met" by an onset this close
+
+
+def make_features(
+    events: np.ndarray | list[float],
+    duration: float,
+    cuts: list[float] | tuple[float, ...] = (),
+    strengths: np.ndarray | None = None,
+    motion: np.ndarray | None = None,
+    valence: float = 0.0,
+    arousal: float = 0.0,
+    fps: float = 25.0,
+) -> VideoFeatures:
+    """VideoFeatures as the analysis would give them, built directly (for engine-level tests)."""
+    events = np.asarray(events, np.float64)
+    seconds = max(1, math.ceil(duration - 1e-9))
+    scene_cut = np.zeros(seconds, np.int64)
+    for cut in cuts:
+        scene_cut[min(seconds - 1, int(cut))] = 1
+    return VideoFeatures(
+        source="synthetic",
+        content_hash="synthetic",
+        start=0.0,
+        duration=duration,
+        native_fps=fps,
+        event_times=events,
+        event_strengths=np.ones(events.size, np.float32) if strengths is None else np.asarray(strengths, np.float32),
+        cut_times=np.asarray(cuts, np.float64),
+        motion=np.ones(seconds, np.float32) if motion is None else np.asarray(motion, np.float32),
+        visual_beat=np.ones(seconds, np.float32),
+        scene_cut=scene_cut,
+        valence=np.full(seconds, valence, np.float32),
+        arousal=np.full(seconds, arousal, np.float32),
+        frame_times=np.arange(0.0, duration, 1.0 / fps),
+    )
+
+
+def frame_quantised_pulse(bpm: float, duration: float, phase: float, fps: float) -> np.ndarray:
+    """A steady pulse as a video shows it: each event at the first frame at or after it."""
+    times = np.arange(phase, duration, 60.0 / bpm)
+    times = np.ceil(times * fps - 1e-9) / fps
+    return times[(times > 0.05) & (times < duration - 0.05)]
+
+
+def detect_onsets(audio: np.ndarray) -> np.ndarray:
+    """librosa's default onset detector on the mono mix, in seconds."""
+    mono = np.asarray(audio, np.float32).mean(axis=0) if np.ndim(audio) == 2 else np.asarray(audio, np.float32)
+    return librosa.onset.onset_detect(y=mono, sr=SAMPLE_RATE, units="time")
+
+
+def recall(events: np.ndarray, onsets: np.ndarray, window: float = WINDOW) -> float:
+    """Share of events with an onset within +-window."""
+    events = np.asarray(events, np.float64)
+    onsets = np.sort(np.asarray(onsets, np.float64))
+    if events.size == 0:
+        return 1.0
+    if onsets.size == 0:
+        return 0.0
+    index = (
+        np.clip(np.searchsorted(onsets, events), 1, onsets.size - 1) if onsets.size > 1 else np.zeros(events.size, int)
+    )
+    nearest = np.minimum(np.abs(onsets[index] - events), np.abs(onsets[np.maximum(index - 1, 0)] - events))
+    return float(np.mean(nearest <= window))
+
+
+def alignment_gain(events: np.ndarray, onsets: np.ndarray, period: float) -> tuple[float, float]:
+    """(recall on the events, recall minus mean recall on the events shifted by 1/4, 1/2, 3/4 period)."""
+    hit = recall(events, onsets)
+    shifted = [recall(np.asarray(events) + f * period, onsets) for f in (0.25, 0.5, 0.75)]
+    return hit, hit - float(np.mean(shifted))

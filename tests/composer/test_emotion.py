@@ -1,0 +1,67 @@
+"""Each mood changes the music in the documented direction (docs/composer.md), measured on the audio."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+from composer_checks import detect_onsets, frame_quantised_pulse, make_features
+
+from diffv2m.emotion import PRESETS
+from diffv2m.engines.base import SAMPLE_RATE, GenerationRequest
+
+# Krumhansl-Kessler key profiles (probe-tone ratings), C major and C minor.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+DURATION = 16.0
+EVENTS = frame_quantised_pulse(70.0, DURATION, 0.42, 25.0)  # a slow pulse every mood can follow
+FEATURES = make_features(EVENTS, DURATION, cuts=[8.0])
+SEEDS = (11, 12, 13)
+
+
+def render(composer, emotion: str, seed: int):
+    return composer.generate(GenerationRequest(FEATURES, PRESETS[emotion], seed, DURATION))
+
+
+def major_minor_margin(audio: np.ndarray) -> float:
+    """Best major-key correlation minus best minor-key correlation of the clip's mean chroma."""
+    chroma = librosa.feature.chroma_cqt(y=audio.mean(axis=0), sr=SAMPLE_RATE).mean(axis=1)
+    major = max(np.corrcoef(chroma, np.roll(MAJOR_PROFILE, k))[0, 1] for k in range(12))
+    minor = max(np.corrcoef(chroma, np.roll(MINOR_PROFILE, k))[0, 1] for k in range(12))
+    return float(major - minor)
+
+
+def centroid(audio: np.ndarray) -> float:
+    return float(np.mean(librosa.feature.spectral_centroid(y=audio.mean(axis=0), sr=SAMPLE_RATE)))
+
+
+@pytest.fixture(scope="module")
+def renders(composer):
+    return {(e, s): render(composer, e, s) for e in ("happy", "sad", "calm", "epic") for s in SEEDS}
+
+
+def test_happy_is_major_and_sad_is_minor(renders):
+    for seed in SEEDS:
+        assert major_minor_margin(renders["happy", seed].audio) > 0, seed
+        assert major_minor_margin(renders["sad", seed].audio) < 0, seed
+
+
+def test_happy_is_brighter_than_sad(renders):
+    for seed in SEEDS:
+        assert centroid(renders["happy", seed].audio) > 1.2 * centroid(renders["sad", seed].audio), seed
+
+
+def test_energetic_moods_are_faster_and_denser_than_calm_ones(renders):
+    for seed in SEEDS:
+        calm, happy, epic = (renders[e, seed] for e in ("calm", "happy", "epic"))
+        # Same 70 BPM picture: calm plays it as 70, happy doubles it (every flash still on a beat).
+        assert calm.tempo == pytest.approx(70.0, rel=0.02)
+        assert happy.tempo == pytest.approx(140.0, rel=0.02)
+        calm_density = detect_onsets(calm.audio).size
+        assert detect_onsets(happy.audio).size > 1.3 * calm_density
+        assert detect_onsets(epic.audio).size > 1.3 * calm_density
+
+
+def test_the_mood_changes_the_key_and_sound_between_seeds_too(renders):
+    keys = {renders["happy", s].extra["key"] for s in SEEDS} | {renders["sad", s].extra["key"] for s in SEEDS}
+    assert len(keys) >= 3
