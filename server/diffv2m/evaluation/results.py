@@ -53,7 +53,8 @@ def match_video(track_stem: str, stems: list[str]) -> str | None:
     return max(candidates, key=len) if candidates else None
 
 
-def _has_audio(path: Path) -> bool:
+def has_audio_track(path: Path) -> bool:
+    """Whether a container holds an audio stream (False for unreadable files)."""
     import av
 
     try:
@@ -112,7 +113,7 @@ def discover(results_dir: str | Path, videos_dir: str | Path | None = None) -> t
         if stem is None:
             unmatched.append(path.name)
             continue
-        if suffix in CONTAINER_SUFFIXES and not _has_audio(path):
+        if suffix in CONTAINER_SUFFIXES and not has_audio_track(path):
             continue  # the silent source video itself, not a track
         if stem in clips:
             visual, group = _manifest_visual(clips[stem])

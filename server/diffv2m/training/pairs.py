@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..evaluation.results import VIDEO_SUFFIXES
+from ..evaluation.results import VIDEO_SUFFIXES, has_audio_track
 
 MUSIC_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aac", ".aiff")
 
@@ -31,23 +31,13 @@ def video_key(root: Path, video: Path) -> str:
     return f"{readable}-{hashlib.sha1(relative.encode()).hexdigest()[:8]}"
 
 
-def _has_audio_track(video: Path) -> bool:
-    import av
-
-    try:
-        with av.open(str(video)) as container:
-            return bool(container.streams.audio)
-    except av.error.FFmpegError:
-        return False
-
-
 def find_pairs(root: str | Path) -> tuple[list[Pair], list[dict[str, str]]]:
     """(pairs to prepare, [{"video", "reason"}] for videos without music), sorted by path."""
     root = Path(root)
     pairs, skipped = [], []
     for video in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES):
         music = next((video.with_suffix(s) for s in MUSIC_SUFFIXES if video.with_suffix(s).is_file()), None)
-        if music is None and _has_audio_track(video):
+        if music is None and has_audio_track(video):
             music = video
         if music is None:
             skipped.append(
