@@ -34,6 +34,8 @@ class ClipSpec:
     vfr: bool = False  # jitter every frame's duration by up to +-40 %
     audio: bool = False  # add a quiet AAC tone track
     seed: int = 0
+    rotation: int = 0  # display rotation (counter-clockwise degrees) stored as the stream's display matrix
+    start_offset: float = 0.0  # presentation time of the first frame in the container (stream start offset)
 
 
 @dataclass
@@ -126,6 +128,9 @@ class _Painter:
         previous = events[k - 1] if k > 0 else events[0] - (events[1] - events[0] if events.size > 1 else 0.5)
         following = events[k] if k < events.size else previous + (events[-1] - events[-2] if events.size > 1 else 0.5)
         s = (t - previous) / max(following - previous, 1e-6)
+        # Only the listed events are impacts: before the first one the ball hangs at the top and
+        # drops, after the last one it rises to the top and stays there.
+        s = max(s, 0.5) if k == 0 else min(s, 0.5) if k == events.size else s
         floor = spec.height - 16
         height = floor - 20 - (floor - 40) * 4.0 * s * (1.0 - s)  # parabola: impacts at the events
         radius = max(6, spec.height // 16)
@@ -151,6 +156,9 @@ def write_clip(path: str | Path, spec: ClipSpec) -> ClipTruth:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(spec.seed)
+    # The painter draws the picture as displayed; a rotated clip stores it turned back.
+    turns = (spec.rotation // 90) % 4
+    coded_width, coded_height = (spec.height, spec.width) if turns % 2 else (spec.width, spec.height)
     frame_times = _frame_times(spec, rng)
     painter = _Painter(spec, rng)
 
@@ -159,7 +167,9 @@ def write_clip(path: str | Path, spec: ClipSpec) -> ClipTruth:
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=spec.fps)
-        stream.width, stream.height = spec.width, spec.height
+        stream.width, stream.height = coded_width, coded_height
+        if turns:
+            stream.set_display_rotation(90 * turns)
         stream.pix_fmt = "yuv420p"
         stream.time_base = TIME_BASE
         stream.codec_context.time_base = TIME_BASE
@@ -170,9 +180,9 @@ def write_clip(path: str | Path, spec: ClipSpec) -> ClipTruth:
             if index in event_frames:
                 last_event = index
             since = index - last_event if last_event is not None else 99
-            image = painter(float(t), last_event, since)
+            image = np.ascontiguousarray(np.rot90(painter(float(t), last_event, since), -turns))
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = round(t / float(TIME_BASE))
+            frame.pts = round((t + spec.start_offset) / float(TIME_BASE))
             frame.time_base = TIME_BASE
             for packet in stream.encode(frame):
                 container.mux(packet)

@@ -1,4 +1,7 @@
-"""Per-second visual features of a video range (what Diff-V2M conditions on)."""
+"""Per-second visual features of a video range (what Diff-V2M conditions on).
+
+Entry point: ``extract.extract_features``; see docs/features.md.
+"""
 
 from .types import VideoFeatures
 

@@ -1,0 +1,135 @@
+"""``extract_features``: one decode pass over a range or a timeline, every analysis fed from it.
+
+Stages reported to ``progress``: "decoding video" (the single pass, fraction of
+the range decoded) and "analysing" (events and CLIP batches left over at the
+end). ``progress`` raises ``errors.Cancelled`` to stop; the decoder is closed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from contextlib import closing
+
+from ..engines.base import ProgressFn, no_progress
+from ..settings import Settings
+from .cache import FeatureCache, cache_key, content_fingerprint
+from .colour import ColourAnalyser
+from .cuts import CutDetector, cuts_per_step
+from .rhythm import RhythmAnalyser
+from .sampler import SemanticSampler
+from .segments import Segment, Timeline, plan_timeline, single_file_timeline
+from .semantic import ClipEncoder
+from .settings import FeatureSettings
+from .steps import num_steps
+from .types import VideoFeatures
+
+_PROGRESS_EVERY = 0.25  # seconds of video between progress calls
+
+Source = str | os.PathLike[str] | Sequence[Segment]
+
+
+def plan(source: Source, start: float = 0.0, end: float | None = None) -> Timeline:
+    """Validate the source and range (one clear error if anything is wrong), decoding nothing."""
+    if isinstance(source, (str, os.PathLike)):
+        return single_file_timeline(source, start, end)
+    if start:
+        raise ValueError("with segments the range is [0, end) on the timeline; pass start=0")
+    return plan_timeline(list(source), end)
+
+
+def timeline_key(timeline: Timeline, settings: FeatureSettings, clip: ClipEncoder | None) -> str:
+    pieces = [
+        {
+            "file": content_fingerprint(segment.path),
+            "source": [round(segment.source_start, 6), round(segment.source_end, 6)],
+            "at": round(segment.timeline_start, 6),
+            "speed": round(segment.speed, 6),
+        }
+        for segment, _ in timeline.pieces
+    ]
+    semantic = clip.identity if (clip is not None and settings.semantic) else None
+    return cache_key(
+        {"pieces": pieces, "duration": round(timeline.duration, 6), "settings": settings.key(), "clip": semantic}
+    )
+
+
+def extract_features(
+    source: Source,
+    start: float = 0.0,
+    end: float | None = None,
+    *,
+    settings: FeatureSettings | Settings = FeatureSettings(),  # noqa: B008 - frozen dataclass, safe default
+    clip: ClipEncoder | None = None,
+    progress: ProgressFn = no_progress,
+    cache: FeatureCache | None = None,
+) -> VideoFeatures:
+    """Per-step features of ``source[start:end]`` (a path) or of a timeline of segments.
+
+    All times in the result are seconds from the range start. With ``cache``, a
+    result for the same file contents, range, settings and CLIP model is returned
+    without decoding. ``settings`` may also be the application ``Settings``: it
+    holds no analysis options, so that means the default ``FeatureSettings``.
+    """
+    if not isinstance(settings, FeatureSettings):
+        settings = FeatureSettings()
+    timeline = plan(source, start, end)
+    key = timeline_key(timeline, settings, clip)
+    if cache is not None and (hit := cache.get(key)) is not None:
+        progress("decoding video", 1.0)
+        return hit
+    features = _analyse(timeline, settings, clip if settings.semantic else None, progress)
+    features.content_hash = key
+    if cache is not None:
+        cache.put(key, features)
+    return features
+
+
+def _analyse(
+    timeline: Timeline, settings: FeatureSettings, clip: ClipEncoder | None, progress: ProgressFn
+) -> VideoFeatures:
+    duration, rate = timeline.duration, settings.rate
+    steps = num_steps(duration, rate)
+    colour = ColourAnalyser(steps, rate)
+    rhythm = RhythmAnalyser()
+    cuts = CutDetector(settings.cut_min_content, settings.cut_persistence, timeline.fps)
+    semantic = SemanticSampler(clip, steps, rate) if clip is not None else None
+    progress("decoding video", 0.0)
+    reported = 0.0
+    with closing(timeline.frames(settings.analysis_width)) as frames:
+        for frame in frames:
+            colour.add(frame.time, frame.image)
+            rhythm.add(frame.time, frame.image)
+            cuts.add(frame.time, frame.image)
+            if semantic is not None:
+                semantic.add(frame)
+            if frame.time - reported >= _PROGRESS_EVERY:
+                reported = frame.time
+                progress("decoding video", min(frame.time / duration, 1.0))
+    progress("analysing", 0.0)
+    histograms, valence, arousal = colour.result()
+    cut_times = cuts.cut_times()
+    rhythmic = rhythm.result(steps, rate, settings.event_sensitivity, cut_times)
+    embeddings = semantic.result() if semantic is not None else None
+    progress("analysing", 1.0)
+    frame_count = max(rhythmic.frame_times.size, 1)
+    return VideoFeatures(
+        source=timeline.label,
+        content_hash="",
+        start=timeline.start,
+        duration=duration,
+        native_fps=float(timeline.fps if len(timeline.pieces) == 1 else frame_count / duration),
+        rate=rate,
+        semantic=embeddings,
+        colour_hist=histograms,
+        valence=valence,
+        arousal=arousal,
+        scene_cut=cuts_per_step(cut_times, duration, rate),
+        visual_beat=rhythmic.visual_beat,
+        motion=rhythmic.motion,
+        frame_times=rhythmic.frame_times,
+        rhythm_curve=rhythmic.curve,
+        event_times=rhythmic.event_times,
+        event_strengths=rhythmic.event_strengths,
+        cut_times=cut_times,
+    )
