@@ -1,0 +1,190 @@
+"""Any duration from one model window: planning, per-window inputs, continuation, stitching.
+
+The model sees at most ``max_seconds`` (30) per-second tokens and makes
+``latent_length`` (645) latent frames (29.95 s) per window.
+
+* A range that fits one window is generated in one window: tokens past the
+  range are masked, ``seconds_total`` is the range length rounded up (as the
+  released data pipeline sets it), and the audio is trimmed to the sample.
+* A longer range is covered by windows that start on whole seconds (so token
+  k of a window is second ``start + k`` of the range) every ``hop_seconds``,
+  the last one moved back to end at the range end. Each window after the
+  first *continues* the previous one: the frames they share are pinned
+  (inpainting) to the previous window's final latent, noised to the current
+  level at every step, so the new window picks up its tempo, key and sound;
+  a short latent crossfade at the end of the shared part hides the seam. The
+  whole latent is decoded at once (tiled by the VAE when long), giving one
+  continuous score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .conditioners import WindowInputs
+from .samplers import Inpainting
+from .stack import DiffV2M
+
+HOP_SECONDS = 20  # 10 s of every full window continues the previous one
+CROSSFADE_FRAMES = 32  # ≈ 1.5 s at 21.5 latent frames per second
+
+
+@dataclass
+class Window:
+    start_second: int  # first per-second row of the range this window sees
+    latent_start: int  # first latent frame of the range's latent it writes
+    valid_seconds: int  # rows with features (the rest are masked)
+    seconds_total: float  # the seconds_total conditioning value
+    overlap: int = 0  # leading latent frames shared with the previous window
+
+
+def plan_windows(duration: float, stack: DiffV2M, hop_seconds: int = HOP_SECONDS) -> list[Window]:
+    """Windows covering ``duration`` seconds; the latent they make has ≥ duration × rate samples."""
+    if duration <= 0:
+        raise ValueError("duration must be positive")
+    rate, ratio, length, cap = stack.sample_rate, stack.downsampling_ratio, stack.latent_length, stack.max_seconds
+    seconds = math.ceil(duration - 1e-9)
+    needed_frames = math.ceil(duration * rate / ratio)
+
+    def window(start: int) -> Window:
+        valid = max(0, min(cap, seconds - start))
+        return Window(start, round(start * rate / ratio), valid, float(min(cap, seconds - start)))
+
+    if needed_frames <= length:
+        return [window(0)]
+    hop = max(1, min(hop_seconds, math.floor(stack.window_seconds) - 1))  # windows must overlap
+    windows = [window(0)]
+    while windows[-1].latent_start + length < needed_frames:
+        start = windows[-1].start_second + hop
+        start = min(start, max(windows[-1].start_second + 1, math.ceil(duration - stack.window_seconds)))
+        while round(start * rate / ratio) + length < needed_frames and start - windows[-1].start_second < hop:
+            start += 1  # a window ending a fraction of a frame short of the range: move it one second on
+        following = window(start)
+        following.overlap = windows[-1].latent_start + length - following.latent_start
+        windows.append(following)
+    return windows
+
+
+def per_second(values: np.ndarray | None, rate: float, seconds: int, reduce: str = "mean") -> np.ndarray | None:
+    """Rows at ``rate`` per second → exactly ``seconds`` rows at 1 per second (zero rows where none fall)."""
+    if values is None:
+        return None
+    values = np.asarray(values, dtype=np.float32)
+    if abs(rate - 1.0) < 1e-9:
+        out = np.zeros((seconds, *values.shape[1:]), np.float32)
+        count = min(seconds, len(values))
+        out[:count] = values[:count]
+        return out
+    index = np.floor(np.arange(len(values)) / rate + 1e-9).astype(int)
+    keep = index < seconds
+    out = np.zeros((seconds, *values.shape[1:]), np.float32)
+    if reduce == "max":
+        np.maximum.at(out, index[keep], values[keep])
+        return out
+    counts = np.zeros(seconds, np.float32)
+    np.add.at(out, index[keep], values[keep])
+    np.add.at(counts, index[keep], 1.0)
+    return out / np.maximum(counts, 1.0).reshape(-1, *([1] * (values.ndim - 1)))
+
+
+@dataclass
+class RangeFeatures:
+    """Per-second model inputs for the range (1 row per second of video; may be shorter than the output)."""
+
+    clip: np.ndarray  # (S, 512)
+    colour: np.ndarray  # (S, 3072)
+    scene_cut: np.ndarray  # (S,)
+    visual_beat: np.ndarray  # (S,)
+
+    def window_inputs(self, window: Window, stack: DiffV2M, class_label: int) -> WindowInputs:
+        """The window's rows, zero-padded to ``max_seconds``; rows past the video are masked too."""
+        cap, lo = stack.max_seconds, window.start_second
+        hi = max(lo, min(lo + window.valid_seconds, len(self.clip)))
+
+        def rows(values: np.ndarray) -> torch.Tensor:
+            out = np.zeros((cap, *values.shape[1:]), np.float32)
+            out[: hi - lo] = values[lo:hi]
+            return torch.from_numpy(out)[None]
+
+        return WindowInputs(
+            clip=rows(self.clip),
+            valid_seconds=torch.tensor([hi - lo]),
+            colour=rows(self.colour),
+            scene_cut=rows(self.scene_cut).long(),
+            visual_beat=rows(self.visual_beat),
+            seconds_start=torch.zeros(1),
+            seconds_total=torch.tensor([window.seconds_total]),
+            class_label=torch.tensor([class_label]),
+        )
+
+
+def _crossfade_into(total: torch.Tensor, latent: torch.Tensor, window: Window) -> None:
+    keep = max(0, window.overlap - CROSSFADE_FRAMES)  # the shared part stays the previous window's
+    fade = window.overlap - keep
+    start = window.latent_start
+    if fade:
+        weight = torch.linspace(0, 1, fade + 2, device=latent.device)[1:-1]
+        shared = slice(start + keep, start + window.overlap)
+        total[..., shared] = total[..., shared] * (1 - weight) + latent[..., keep : window.overlap] * weight
+    total[..., start + window.overlap : start + latent.shape[-1]] = latent[..., window.overlap :]
+
+
+@torch.no_grad()
+def generate_range(
+    stack: DiffV2M,
+    features: RangeFeatures,
+    duration: float,
+    seed: int,
+    sampler: str,
+    steps: int,
+    guidance: float,
+    emotion_source: str | None = None,
+    rhythm_gain: float = 1.0,
+    class_label: int = 2,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[Window]]:
+    """(audio (channels, round(duration × rate)) float32, per-second predicted ODF (S,), the windows)."""
+    windows = plan_windows(duration, stack)
+    device, length = stack.device, stack.latent_length
+    channels = stack.transformer.config.io_channels
+    generator = torch.Generator().manual_seed(seed)
+    noises = [torch.randn((1, channels, length), generator=generator) for _ in windows]  # same on every device
+    total = torch.zeros((1, channels, windows[-1].latent_start + length), device=device)
+    seconds = math.ceil(duration - 1e-9)
+    odf_sum, odf_weight = np.zeros(seconds, np.float32), np.zeros(seconds, np.float32)
+    done, count = 0, len(windows) * steps
+
+    def on_step(_i: int, _x: torch.Tensor, _pred: torch.Tensor) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done / count)
+
+    for window, window_noise in zip(windows, noises, strict=True):
+        inputs = features.window_inputs(window, stack, class_label)
+        inputs = WindowInputs(**{k: v.to(device) for k, v in vars(inputs).items()})
+        parts = stack.condition(inputs, emotion_source, rhythm_gain)
+        noise = window_noise.to(device)
+        inpaint = None
+        if window.overlap:
+            known = torch.zeros_like(noise)
+            known[..., : window.overlap] = total[..., window.latent_start : window.latent_start + window.overlap]
+            mask = (torch.arange(length, device=device) < window.overlap)[None, None]
+            inpaint = Inpainting(known, mask, noise)
+        latent = stack.sample(parts.conditioning, noise, sampler, steps, guidance, on_step, inpaint)
+        _crossfade_into(total, latent, window)
+        odf = parts.predicted_rhythm[0, : window.valid_seconds].float().mean(-1).cpu().numpy()
+        span = np.arange(window.start_second, window.start_second + len(odf))
+        centre = window.start_second + window.valid_seconds / 2
+        weight = 1.0 / (1.0 + np.abs(span + 0.5 - centre))  # trust each window most in its middle
+        odf_sum[span] += odf * weight
+        odf_weight[span] += weight
+    audio = stack.decode(total)[0]
+    samples = round(duration * stack.sample_rate)
+    audio = audio[:, :samples]
+    return audio.cpu().numpy().astype(np.float32), odf_sum / np.maximum(odf_weight, 1e-9), windows

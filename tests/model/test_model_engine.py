@@ -1,0 +1,165 @@
+"""The Diff-V2M engine end to end on CPU with tiny random weights loaded through ``from_settings``."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from diffv2m.emotion import resolve_emotion
+from diffv2m.engines.base import GenerationRequest
+from diffv2m.engines.diffv2m_engine import DiffV2MEngine, emotion_conditioning
+from diffv2m.errors import Cancelled, WeightsError
+from diffv2m.features.types import VideoFeatures
+from diffv2m.model.longform import plan_windows
+from diffv2m.model.samplers import Inpainting
+from diffv2m.model.testing import random_stack, tiny_spec, write_tiny_weights
+from diffv2m.settings import Settings
+
+RATE = 44_100
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    folder = write_tiny_weights(tmp_path_factory.mktemp("tiny") / "weights")
+    return DiffV2MEngine.from_settings(Settings(weights=str(folder), device="cpu"))
+
+
+def features(duration: float, seed: int = 0, rate: float = 1.0) -> VideoFeatures:
+    rng = np.random.default_rng(seed)
+    rows = math.ceil(duration * rate)
+    colour = rng.random((rows, 3072)).astype(np.float32)
+    return VideoFeatures(
+        source="synthetic",
+        content_hash=f"h{seed}",
+        start=0.0,
+        duration=duration,
+        native_fps=25.0,
+        rate=rate,
+        semantic=(rng.normal(size=(rows, 512)) * 0.5).astype(np.float32),
+        colour_hist=colour / colour.reshape(rows, 3, 1024).sum(-1).repeat(1024, axis=1),
+        scene_cut=(rng.random(rows) > 0.8).astype(np.int64),
+        visual_beat=rng.random(rows).astype(np.float32),
+    )
+
+
+def request(duration: float, emotion: str = "tense", seed: int = 7, steps: int = 4, calls=None, **kw):
+    def progress(stage: str, fraction: float) -> None:
+        if calls is not None:
+            calls.append((stage, fraction))
+
+    return GenerationRequest(features=features(duration, **kw), emotion=resolve_emotion(emotion), seed=seed,
+                             duration=duration, steps=steps, progress=progress)  # fmt: skip
+
+
+def test_a_short_range_gives_exact_stereo_audio_progress_and_the_predicted_odf(engine):
+    calls: list = []
+    result = engine.generate(request(7.3, calls=calls))
+    assert result.audio.shape == (2, round(7.3 * RATE)) and result.audio.dtype == np.float32
+    assert np.isfinite(result.audio).all() and np.abs(result.audio).max() > 0
+    assert (result.engine, result.sampler, result.steps, result.seed) == ("diffv2m", "dpmpp-2m", 4, 7)
+    assert result.weights == "tiny random weights (testing)"
+    assert result.predicted_odf is not None and result.predicted_odf.shape == (8,)
+    fractions = [f for stage, f in calls if stage == "generating"]
+    assert len(fractions) == 1 + 4 and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert engine.describe()["emotion_source"] == "released"
+
+
+def test_same_seed_same_music_other_seed_other_music(engine):
+    a, b = engine.generate(request(3.0, seed=1)), engine.generate(request(3.0, seed=1))
+    c = engine.generate(request(3.0, seed=2))
+    assert np.array_equal(a.audio, b.audio)
+    assert not np.allclose(a.audio, c.audio)
+
+
+def test_cancelling_at_a_step_stops_the_generation(engine):
+    seen = []
+
+    def progress(stage: str, fraction: float) -> None:
+        seen.append(fraction)
+        if fraction >= 0.5:
+            raise Cancelled()
+
+    job = request(5.0, steps=10)
+    job.progress = progress
+    with pytest.raises(Cancelled):
+        engine.generate(job)
+    assert seen[-1] == 0.5 and len(seen) == 6
+    assert engine.generate(request(2.0)).audio.shape == (2, 2 * RATE)  # the engine is still usable
+
+
+def test_emotion_presets_change_the_rhythm_intensity_and_auto_changes_nothing(engine):
+    calm, epic = engine.generate(request(4.0, "calm")), engine.generate(request(4.0, "epic"))
+    assert calm.extra["rhythm_gain"] < 1 < epic.extra["rhythm_gain"]
+    assert not np.allclose(calm.audio, epic.audio)
+    auto = emotion_conditioning(resolve_emotion("auto", valence=0.8, arousal=0.9))
+    assert auto.rhythm_gain == 1.0 and auto.palette == ()
+
+
+def test_features_at_another_rate_are_brought_to_one_per_second(engine):
+    result = engine.generate(request(6.0, rate=2.0))
+    assert result.audio.shape == (2, 6 * RATE) and result.predicted_odf.shape == (6,)
+
+
+def test_without_clip_features_the_engine_says_what_is_missing(engine):
+    job = request(3.0)
+    job.features.semantic = None
+    with pytest.raises(WeightsError, match="CLIP"):
+        engine.generate(job)
+
+
+def test_no_weights_configured_is_a_clear_error():
+    with pytest.raises(WeightsError, match="DIFFV2M_WEIGHTS"):
+        DiffV2MEngine.from_settings(Settings(weights=None, device="cpu"))
+
+
+def test_a_five_minute_range_is_one_continuous_score_to_the_sample(engine):
+    duration = 300.25
+    calls: list = []
+    result = engine.generate(request(duration, steps=2, calls=calls))
+    assert result.audio.shape == (2, round(duration * RATE))
+    assert result.extra["windows"] == 15
+    assert result.predicted_odf.shape == (301,)
+    assert len([c for c in calls if c[0] == "generating"]) == 1 + 15 * 2
+    power = (result.audio**2).mean(axis=0)[: 3000 * (RATE // 10)]
+    rms = np.sqrt(power.reshape(3000, RATE // 10).mean(axis=1))
+    assert (rms > 1e-4).all(), "a silent gap in the score"  # every 100 ms of the range has sound
+
+
+@pytest.fixture(scope="module")
+def geometry():
+    return random_stack(tiny_spec())  # the released window: 645 frames of 2048 samples at 44.1 kHz
+
+
+@pytest.mark.parametrize("duration", [0.4, 1.0, 12.5, 29.95, 29.96, 30.0, 31.0, 59.99, 60.0, 125.3, 300.0, 3601.0])
+def test_windows_cover_the_range_on_whole_seconds_and_overlap(geometry, duration):
+    windows = plan_windows(duration, geometry)
+    frames = geometry.latent_length
+    assert windows[-1].latent_start + frames >= math.ceil(duration * RATE / 2048)
+    for previous, window in itertools.pairwise(windows):
+        assert window.start_second > previous.start_second
+        assert 0 < window.overlap < frames
+        assert window.overlap == previous.latent_start + frames - window.latent_start
+    for window in windows:
+        assert window.latent_start == round(window.start_second * RATE / 2048)
+        assert 0 < window.valid_seconds <= 30 and window.start_second + window.valid_seconds <= math.ceil(duration)
+        assert window.seconds_total == window.valid_seconds
+    if duration * RATE <= frames * 2048:
+        assert len(windows) == 1
+
+
+def test_continuation_pins_the_shared_frames_to_the_previous_window(geometry):
+    from diffv2m.model.acceleration import dummy_conditioning
+
+    stack = random_stack(tiny_spec(latent_length=64, vae_strides=(2, 2), vae_mults=(1, 2)), seed=5)
+    channels = stack.transformer.config.io_channels
+    noise, known = torch.randn(1, channels, 64), torch.randn(1, channels, 64)
+    mask = (torch.arange(64) < 20)[None, None]
+    conditioning = dummy_conditioning(stack)
+    free = stack.sample(conditioning, noise, steps=40)
+    pinned = stack.sample(conditioning, noise, steps=40, inpaint=Inpainting(known, mask, noise))
+    shared = (pinned[..., :20] - known[..., :20]).abs().mean()
+    assert shared < 0.2 < (free[..., :20] - known[..., :20]).abs().mean()
