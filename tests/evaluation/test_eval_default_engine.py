@@ -8,8 +8,18 @@ import math
 
 def test_embedded_default_report(small_benchmark, tmp_path, cli):
     results = tmp_path / "default"
-    cli("eval", str(results), "--videos", str(small_benchmark), "--engine", "default", "--seed", "1",
-        "--cache-dir", str(tmp_path / "cache"))
+    cli(
+        "eval",
+        str(results),
+        "--videos",
+        str(small_benchmark),
+        "--engine",
+        "default",
+        "--seed",
+        "1",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    )
     report = json.loads((results / "eval" / "report.json").read_text())
     assert (results / "eval" / "report.md").is_file() and (results / "eval" / "timeline.png").is_file()
     made = report["generation"]["tracks"]
