@@ -70,3 +70,29 @@ def test_rerun_resumes_and_changed_settings_are_refused(prepared, data_dir, tiny
     assert redone and all(f.parent == marker.parent for f in redone)
     with pytest.raises(InputError, match="other settings"):
         prepare(data_dir, prepared, PrepareOptions(window=3, min_seconds=3, clip=str(tiny_models["clip"])), workers=1)
+
+
+def test_without_a_vae_the_audio_is_kept_and_encoded_while_training(data_dir, tiny_models, tmp_path):
+    import shutil
+
+    from training_helpers import write_config
+
+    from diffv2m.training.config import load_config
+    from diffv2m.training.prepare import PrepareOptions, prepare
+    from diffv2m.training.trainer import train
+
+    one = tmp_path / "one"
+    one.mkdir()
+    for name in ("clip0.mp4", "clip0.wav"):
+        shutil.copy(data_dir / name, one / name)
+    out = tmp_path / "prepared"
+    manifest = prepare(one, out, PrepareOptions(window=4, hop=4, min_seconds=4, clip=str(tiny_models["clip"])))
+    assert manifest["settings"]["vae"] is None and len(manifest["windows"]) == 2
+    with np.load(out / manifest["windows"][0]["file"]) as data:
+        assert data["audio"].dtype == np.int16 and data["audio"].shape == (2, 4 * 44_100)
+        assert "latent_mean" not in data.files
+    config = load_config(
+        write_config(tmp_path, out, tiny_models["vae"], max_steps=2, batch_size=2, grad_accum=1, checkpoint_every=2)
+    )
+    result = train(config, log=lambda _: None)  # the frozen VAE encodes each batch's audio
+    assert result.steps == 2 and np.isfinite(result.last_loss)

@@ -120,18 +120,11 @@ class Trainer:
         return path
 
     # --- one micro-batch -----------------------------------------------------------------
-    def _latents(self, batch: dict[str, torch.Tensor], draws: StepDraws) -> torch.Tensor:
+    def _moments(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The VAE posterior (mean, std) of the batch's windows: stored by prepare, or encoded now."""
         if "latent_mean" in batch:
-            return batch["latent_mean"] + batch["latent_std"] * draws.latent_noise
-        with torch.no_grad():
-            mean, std = self.stack.encode(batch["audio"])
-        return mean + std * draws.latent_noise[..., : mean.shape[-1]]
-
-    def _latent_shape(self, batch: dict[str, torch.Tensor]) -> tuple[int, int]:
-        if "latent_mean" in batch:
-            return tuple(batch["latent_mean"].shape[1:])  # type: ignore[return-value]
-        frames = batch["audio"].shape[-1] // self.stack.downsampling_ratio
-        return (self.stack.vae.config.decoder_input_channels, frames)
+            return batch["latent_mean"], batch["latent_std"]
+        return self.stack.encode(batch["audio"])  # frozen VAE, no_grad
 
     def _generator(self, micro: int) -> torch.Generator:
         """The random stream of one micro-batch: a function of (seed, rank, step, micro-batch) only,
@@ -144,10 +137,11 @@ class Trainer:
         batch = {key: value.to(device) for key, value in batch.items()}
         size = batch["clip"].shape[0]
         sync = micro + 1 == self.config.train.grad_accum
+        mean, std = self._moments(batch)
         draws = StepDraws.draw(
-            self._generator(micro), size, self._latent_shape(batch), probability, self.config.train.cfg_dropout
+            self._generator(micro), size, tuple(mean.shape[1:]), probability, self.config.train.cfg_dropout
         ).to(device)
-        latents = self._latents(batch, draws)
+        latents = mean + std * draws.latent_noise
         no_sync = self.wrapped.no_sync if (self.dist.world > 1 and not sync) else nullcontext
         with no_sync(), _autocast(self.config, device):
             losses = self.wrapped(batch, latents, draws)
