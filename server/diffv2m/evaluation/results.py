@@ -86,8 +86,11 @@ def detected_visual(video: Path) -> VisualEvents:
     features = extract_features(str(video))
     times = np.concatenate([features.event_times, features.cut_times])
     strengths = np.concatenate([features.event_strengths, np.ones(features.cut_times.size, np.float32)])
-    order = np.argsort(times)
-    return VisualEvents(times[order], float(features.duration), strengths[order], None, "detected")
+    order = np.argsort(times, kind="stable")
+    times, strengths = times[order], strengths[order]
+    # A cut is usually also a visual beat: keep one event per frame.
+    keep = np.concatenate([[True], np.diff(times) > 0.5 / max(features.native_fps, 1.0)]) if times.size else []
+    return VisualEvents(times[keep], float(features.duration), strengths[keep], None, "detected")
 
 
 def discover(results_dir: str | Path, videos_dir: str | Path | None = None) -> tuple[list[EvalItem], list[str]]:
