@@ -81,3 +81,29 @@ def test_config_mistakes_are_one_clear_error(tmp_path, prepared, tiny_models):
         config.write_text(text + bad + "\n")
         with pytest.raises(InputError, match=words):
             load_config(config)
+
+
+def test_fine_tune_from_an_official_checkpoint(data_dir, tiny_models, tmp_path):
+    """init = an official-format model.ckpt (the released layout), its own VAE making the latents."""
+    from diffv2m.model.testing import tiny_spec, write_official_checkpoint
+    from diffv2m.training.config import load_config
+    from diffv2m.training.prepare import PrepareOptions, prepare
+    from diffv2m.training.trainer import train
+
+    checkpoint, _, _ = write_official_checkpoint(tmp_path / "official", tiny_spec(), seed=4)
+    one = tmp_path / "one"
+    one.mkdir()
+    for name in ("clip1.mp4", "clip1.wav"):
+        shutil.copy(data_dir / name, one / name)
+    options = PrepareOptions(window=4, hop=4, min_seconds=4, clip=str(tiny_models["clip"]), vae=str(checkpoint))
+    prepare(one, tmp_path / "prepared", options)
+    config_path = write_config(tmp_path, tmp_path / "prepared", checkpoint, max_steps=2, batch_size=2, grad_accum=1)
+    config = load_config(config_path)
+    config.model.init = str(checkpoint)  # fine-tune instead of scratch
+    result = train(config, log=lambda _: None)
+    assert result.steps == 2 and np.isfinite(result.last_loss)
+    # A VAE other than the one that made the latents is refused before any training.
+    config.model.init, config.model.vae = "scratch", str(tiny_models["vae"])
+    config.output = tmp_path / "other"
+    with pytest.raises(Exception, match="different VAE"):
+        train(config, log=lambda _: None)

@@ -97,6 +97,8 @@ def build_stack(model: ModelConfig, prepared_vae: str | None, allow_download: bo
             model.init, allow_download=allow_download, use_ema=model.use_ema_init, emotion_source=model.emotion_source
         )
     stack.vae.eval().requires_grad_(False)
+    for trainable in (stack.transformer, stack.rhythm_predictor, stack.conditioner):
+        trainable.requires_grad_(True)  # loaded stacks come frozen for inference
     latent_width = stack.vae.config.decoder_input_channels
     if stack.transformer.config.io_channels != latent_width:
         raise InputError(
