@@ -143,6 +143,8 @@ def prepare_video(pair: Pair, out_dir: Path, options: PrepareOptions) -> list[di
     music = _music(pair)
     features = extract_features(pair.video, settings=FeatureSettings(rate=options.rate), clip=models["clip"])
     usable = min(features.duration, music.shape[1] / SAMPLE_RATE)
+    if not window_starts(usable, options):
+        raise InputError(f"{pair.video.name} and its music overlap for {usable:.1f} s, under the minimum window.")
     folder = out_dir / "windows" / pair.key
     folder.mkdir(parents=True, exist_ok=True)
     window_samples = round(options.window * SAMPLE_RATE)
