@@ -20,7 +20,7 @@ from .emotion import resolve_emotion
 from .engines.base import SAMPLE_RATE, GenerationRequest, GenerationResult, ProgressFn, no_progress
 from .engines.registry import EngineRegistry
 from .features.types import VideoFeatures
-from .job_request import JobRequest
+from .job_request import JobRequest, feature_source
 from .settings import Settings
 
 # Share of the overall progress bar each phase takes.
@@ -84,18 +84,8 @@ def extract(request: JobRequest, settings: Settings, cache: Any, progress: Progr
     """Features for the request's range: one file, or a timeline of segments."""
     from .features.extract import extract_features
 
-    assert request.end is not None, "check_sources() fills in the end"
-    if request.segments is not None:
-        from .features.segments import Segment
-
-        source: Any = [
-            Segment(s.path, s.source_start, s.source_end, s.timeline_start, s.speed) for s in request.segments
-        ]
-    else:
-        source = request.video
-    return extract_features(
-        source, request.start, request.end, settings=settings, clip=clip, progress=progress, cache=cache
-    )
+    source, start, end = feature_source(request)
+    return extract_features(source, start, end, settings=settings, clip=clip, progress=progress, cache=cache)
 
 
 def beats_document(
@@ -182,7 +172,7 @@ def run(
         "weights": first.weights,
         "sampler": first.sampler,
         "steps": first.steps,
-        "guidance": request.guidance,
+        "guidance": first.extra.get("guidance", request.guidance),
         "seed": request.seed,
         "seeds": request.seeds,
         "emotion": emotion.name,
@@ -197,8 +187,24 @@ def run(
         "lufs": takes[0].lufs,
         "true_peak_db": takes[0].true_peak_db,
         "timings": {"features_s": round(features_s, 3), "total_s": round(time.perf_counter() - began, 3)},
+        "details": _json_safe(first.extra),  # what the engine reports about how it made take 1
     }
     return PipelineOutput(takes, metadata)
+
+
+def _json_safe(value: Any) -> Any:
+    """Engine extras as plain JSON (numpy scalars and arrays become numbers and lists)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def wav_bytes(audio: np.ndarray) -> bytes:

@@ -48,7 +48,10 @@ class DecodedFrame:
 def _to_rgb(frame: av.VideoFrame, width: int, height: int, rotation: int) -> np.ndarray:
     # Scale in the coded orientation, then turn the (small) result upright.
     coded_w, coded_h = (height, width) if rotation in (90, 270) else (width, height)
-    image = frame.reformat(width=coded_w, height=coded_h, format="rgb24", interpolation="AREA").to_ndarray()
+    # swscale's BILINEAR widens its filter when shrinking (no aliasing) and is about twice as
+    # fast as AREA; BICUBIC for the larger CLIP crops, as CLIP's own preprocessing.
+    interpolation = "BICUBIC" if min(width, height) >= 160 else "BILINEAR"
+    image = frame.reformat(width=coded_w, height=coded_h, format="rgb24", interpolation=interpolation).to_ndarray()
     return np.ascontiguousarray(np.rot90(image, rotation // 90)) if rotation else image
 
 
