@@ -172,7 +172,7 @@ def run(
         "weights": first.weights,
         "sampler": first.sampler,
         "steps": first.steps,
-        "guidance": request.guidance,
+        "guidance": first.extra.get("guidance", request.guidance),
         "seed": request.seed,
         "seeds": request.seeds,
         "emotion": emotion.name,
@@ -187,8 +187,24 @@ def run(
         "lufs": takes[0].lufs,
         "true_peak_db": takes[0].true_peak_db,
         "timings": {"features_s": round(features_s, 3), "total_s": round(time.perf_counter() - began, 3)},
+        "details": _json_safe(first.extra),  # what the engine reports about how it made take 1
     }
     return PipelineOutput(takes, metadata)
+
+
+def _json_safe(value: Any) -> Any:
+    """Engine extras as plain JSON (numpy scalars and arrays become numbers and lists)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def wav_bytes(audio: np.ndarray) -> bytes:
