@@ -236,6 +236,16 @@ def test_generate_then_regenerate_then_undo(observed, release, score_server, med
     assert (tag["emotion"], tag["seed"]) == ("calm", 11)
     assert tag["wav"].startswith("//scores/") and first["sound"] == str(Path(run["blend"]).parent / tag["wav"][2:])
     assert all(part in first["name"] for part in ("calm", "s11", tag["engine"]))
+    # The sidebar panel at each step (drawn into a recording layout checked against the real API).
+    for step in ("panel_idle", "panel_running", "panel_done", "preferences_draw"):
+        assert run[step]["problems"] == [], (step, run[step]["problems"])
+    assert {"diffv2m.generate_score", "diffv2m.regenerate_score"} <= set(run["panel_idle"]["operators"])
+    assert {"emotion", "seed", "engine", "markers"} <= set(run["panel_idle"]["props"])
+    assert "diffv2m.cancel_score" in run["panel_running"]["operators"]
+    assert "diffv2m.generate_score" not in run["panel_running"]["operators"]
+    assert run["panel_running"]["progress"] and run["panel_running"]["progress"][0].endswith("%")
+    assert f"Replaces: {first['name']}" in run["panel_done"]["label"]
+    assert {"server_url", "token", "start_command", "unsaved_folder"} <= set(run["preferences_draw"]["props"])
     progress = [p["progress"] for p in run["generate_progress"]]
     assert progress and progress == sorted(progress) and all(0 <= p <= 1 for p in progress)
     assert run["generate_state"]["level"] == "INFO" and first["name"] in run["generate_state"]["message"]
@@ -293,9 +303,12 @@ def test_ntsc_rate_scenes_are_exact(observed, release, rate, score_server, media
     assert_cut_segments(run["plan"], media[rate], fps)
     assert run["generate_error"] is None, run["generate_error"]
     job = generated(run["after_generate"])[0]["tag"]["job"]
-    assert_one_score(
+    strip = assert_one_score(
         run["before"], run["after_generate"], http_json(f"{score_server}/jobs/{job}/beats?take=0"), start, end, fps
     )
+    # Emotion "auto" (the default): the strip says which preset the server chose.
+    chosen = http_json(f"{score_server}/jobs/{job}")["result"]["emotion"]
+    assert chosen != "auto" and strip["tag"]["emotion"] == chosen and chosen in strip["name"]
 
 
 @pytest.mark.parametrize("release", RELEASES)
