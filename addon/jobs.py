@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .client import Client, ServerError
+from .client import Client, ServerError, ServerUnreachable
 from .naming import claim_unique_file, wav_stem
 
 POLL_SECONDS = 0.25
@@ -72,6 +72,7 @@ class Finished:
 
     result: ScoreResult | None = None
     error: str | None = None
+    unreachable: bool = False  # the error is that no server answered
 
     @property
     def cancelled(self) -> bool:
@@ -112,7 +113,7 @@ class ScoreJob:
         try:
             finished = self._work()
         except ServerError as exc:
-            finished = Finished(error=exc.message)
+            finished = Finished(error=exc.message, unreachable=isinstance(exc, ServerUnreachable))
         except OSError as exc:
             finished = Finished(error=f"Could not write the score: {exc.strerror or exc}.")
         except Exception as exc:  # a bug must still end the job visibly, not hang the UI

@@ -140,7 +140,7 @@ def _finish(job: ScoreJob, message: Finished) -> None:
         return
     if message.error:
         _set_state(running=False, stage="", progress=0.0)
-        if "server" in message.error.lower() and "answer" in message.error.lower():
+        if message.unreachable:
             connection.mark_down(message.error)
         notify("ERROR", message.error)
         return

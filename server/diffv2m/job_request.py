@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from .emotion import emotion_names
-from .errors import InputError, RangeError, VideoError
+from .errors import Diffv2mError, InputError, RangeError
 
 ENGINE_CHOICES = ("auto", "default", "diffv2m")
 MAX_TAKES = 4
 MAX_DURATION = 3600.0  # one hour of music per job
 MAX_STEPS = 1000
-RANGE_TOLERANCE = 0.05  # seconds an end may pass the video's end (container rounding)
 
 
 @dataclass
@@ -84,7 +83,10 @@ def _finite(name: str, value: float | None) -> None:
 
 
 def validate(request: JobRequest) -> JobRequest:
-    """Check everything that does not need the video; fill in a random seed."""
+    """Check everything that does not need the video; fill in a random seed.
+
+    Segment times are checked with the video, in ``check_sources``.
+    """
     if (request.video is None) == (request.segments is None):
         raise InputError("Give the video exactly one way: an upload, a local path, or segments.")
     for name in ("start", "end", "duration", "guidance"):
@@ -110,88 +112,45 @@ def validate(request: JobRequest) -> JobRequest:
         raise InputError(f"Guidance must be between 0 and 30, not {request.guidance:g}.")
     if request.duration is not None and not 0 < request.duration <= MAX_DURATION:
         raise InputError(f"The music duration must be more than 0 and at most {MAX_DURATION:g} s.")
-    for segment in request.segments or []:
-        _check_segment(segment)
     return request
 
 
-def _check_segment(segment: SegmentSpec) -> None:
-    for name in ("source_start", "source_end", "timeline_start", "speed"):
-        _finite(name, getattr(segment, name))
-    if segment.speed <= 0:
-        raise InputError(f"A segment's speed must be above 0, not {segment.speed:g}.")
-    if segment.source_start < 0 or segment.timeline_start < 0:
-        raise RangeError("Segment times must be 0 or later.")
-    if segment.source_end <= segment.source_start:
-        raise RangeError(f"A segment of {Path(segment.path).name} is empty: its source_end is not after source_start.")
+def feature_source(request: JobRequest) -> tuple[Any, float, float | None]:
+    """(source, start, end) as ``features.extract`` takes them: a path, or a list of Segments."""
+    if request.segments is None:
+        return request.video, request.start, request.end
+    from .features.segments import Segment
+
+    segments = [Segment(s.path, s.source_start, s.source_end, s.timeline_start, s.speed) for s in request.segments]
+    return segments, 0.0, request.end
 
 
-def probe_duration(path: str | Path) -> float:
-    """Length in seconds of the first video stream; VideoError when there is none."""
-    import av
-
-    name = Path(path).name
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoError(f"{name} has no picture (no video stream).")
-            stream = container.streams.video[0]
-            if stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-            if container.duration is not None:
-                return container.duration / 1_000_000
-            raise VideoError(f"{name} does not say how long it is; re-encode it (e.g. to H.264 MP4).")
-    except av.error.FFmpegError as exc:
-        raise VideoError(f"{name} is not a readable video file (it may be truncated or not a video).") from exc
+def user_message(message: str, names: dict[str, str]) -> str:
+    """Show users their own file names, never the server's upload paths."""
+    for stored, shown in names.items():
+        message = message.replace(stored, shown).replace(Path(stored).name, shown)
+    return message
 
 
-def check_sources(request: JobRequest, display_names: dict[str, str] | None = None) -> JobRequest:
-    """Probe the video(s): the range must lie inside; fills in a missing ``end``.
+def check_sources(request: JobRequest, names: dict[str, str] | None = None) -> JobRequest:
+    """Open the video(s) and check the range lies inside (no decoding); fills in a missing ``end``.
 
-    ``display_names`` maps stored upload paths to what the user knows them as,
-    so messages never show the server's internal file names.
+    Uses the same planning as the analysis itself, so a request that passes here
+    does not fail later on its range. ``names`` maps stored upload paths to what the
+    user calls those files, for the messages.
     """
-    names = display_names or {}
-    if request.video is not None:
-        length = _probe_named(request.video, names)
-        shown = names.get(request.video, Path(request.video).name)
-        if request.start >= length:
-            raise RangeError(f"The range starts at {request.start:g} s but {shown} is only {length:.2f} s long.")
-        if request.end is None:
-            request.end = length
-        elif request.end > length + RANGE_TOLERANCE:
-            raise RangeError(f"The range ends at {request.end:g} s but {shown} is only {length:.2f} s long.")
-        request.end = min(request.end, length)
-    else:
-        segments = request.segments or []
-        if not segments:
-            raise InputError("The segments list is empty.")
-        lengths: dict[str, float] = {}
-        for segment in segments:
-            if segment.path not in lengths:
-                lengths[segment.path] = _probe_named(segment.path, names)
-            shown = names.get(segment.path, Path(segment.path).name)
-            length = lengths[segment.path]
-            if segment.source_end > length + RANGE_TOLERANCE:
-                raise RangeError(f"A segment ends at {segment.source_end:g} s but {shown} is only {length:.2f} s long.")
-            segment.source_end = min(segment.source_end, lengths[segment.path])
-        timeline_end = max(s.timeline_end for s in segments)
-        if request.start != 0:
-            raise RangeError("With segments the range starts at 0 on the timeline; give only 'end'.")
-        request.end = timeline_end if request.end is None else request.end
-    if request.end <= request.start:
-        raise RangeError("The range is empty.")
-    return request
+    from .features.extract import plan
 
-
-def _probe_named(path: str, names: dict[str, str]) -> float:
+    if request.segments is not None and request.start != 0:
+        raise RangeError("With segments the range starts at 0 on the timeline; give only 'end'.")
+    source, start, end = feature_source(request)
     try:
-        return probe_duration(path)
-    except VideoError as exc:
-        shown = names.get(path)
-        if shown:
-            raise VideoError(exc.message.replace(Path(path).name, shown, 1)) from exc
+        timeline = plan(source, start, end)
+    except Diffv2mError as exc:
+        exc.message = user_message(exc.message, names or {})
         raise
+    request.end = start + timeline.duration
+    return request
 
 
 @dataclass

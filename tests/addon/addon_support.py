@@ -89,20 +89,6 @@ def server_job_stopped(base_url: str, job_id: str, timeout: float = 60) -> str:
         time.sleep(0.3)
 
 
-def engine_ready() -> bool:
-    """TEMPORARY until the features and composer branches land on main (removed before finishing)."""
-    import importlib.util
-
-    return all(importlib.util.find_spec(m) for m in ("diffv2m.features.extract", "diffv2m.engines.composer"))
-
-
-def need_engine() -> None:
-    import pytest
-
-    if not engine_ready():
-        pytest.skip("TEMPORARY: the server's default engine (features + composer) is not on main yet")
-
-
 def stop_processes_running(marker: str, grace: float = 20.0) -> list[int]:
     """Stop the processes whose command line contains ``marker`` (a unique path a test gave a
     server it had Blender start): SIGTERM, then SIGKILL after ``grace`` s. Linux /proc only."""

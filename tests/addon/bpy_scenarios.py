@@ -123,6 +123,59 @@ def observe(scene) -> dict:
     return {"strips": sorted(strips, key=lambda s: s["name"]), "markers": markers}
 
 
+class RecordingLayout:
+    """Stands in for UILayout when drawing headless (no region draws): records what a draw
+    asks for and checks it against the real API (icon names, operator ids, property names)."""
+
+    ICONS = frozenset(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
+
+    def __init__(self, log: dict) -> None:
+        self.log = log
+
+    def __getattr__(self, method: str):
+        def call(*args, **kwargs):
+            log = self.log
+            if kwargs.get("icon") is not None and kwargs["icon"] not in self.ICONS:
+                log["problems"].append(f"unknown icon {kwargs['icon']}")
+            if method == "operator":
+                category, _, name = args[0].partition(".")
+                if not hasattr(getattr(bpy.ops, category), name):
+                    log["problems"].append(f"unknown operator {args[0]}")
+                log["operators"].append(args[0])
+            elif method == "prop":
+                if args[1] not in args[0].bl_rna.properties:
+                    log["problems"].append(f"unknown property {args[1]}")
+                log["props"].append(args[1])
+            elif method in ("label", "progress"):
+                log[method].append(kwargs.get("text"))
+            return RecordingLayout(log)
+
+        return call
+
+
+class WithLayout:
+    """``self`` for a draw method: the real object, with a recording layout."""
+
+    def __init__(self, real, layout) -> None:
+        self._real, self.layout = real, layout
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+
+def draw_panel(scene) -> dict:
+    log = {"problems": [], "operators": [], "props": [], "label": [], "progress": []}
+    with sequencer_override(scene):
+        bpy.types.SEQUENCER_PT_diffv2m_score.draw(WithLayout(None, RecordingLayout(log)), bpy.context)
+    return log
+
+
+def draw_preferences() -> dict:
+    log = {"problems": [], "operators": [], "props": [], "label": [], "progress": []}
+    prefs().draw.__func__(WithLayout(prefs(), RecordingLayout(log)), bpy.context)
+    return log
+
+
 def require_score(observed: dict) -> None:
     """Stop the scenario with the add-on's own message when no score was placed (the rest depends on it)."""
     if not any(s["tag"] for s in observed["strips"]):
@@ -250,8 +303,15 @@ def scenario_score(config: dict) -> dict:
     bpy.ops.ed.undo_push(message="scene built")
 
     settings.emotion, settings.use_random_seed, settings.seed = "calm", False, 11
+    out["panel_idle"] = draw_panel(scene)
+    out["preferences_draw"] = draw_preferences()
     out["generate_error"] = run_operator(scene, "generate_score")
+    while addon().ticker.active() is not None and bpy.context.window_manager.diffv2m_score_state.progress == 0:
+        addon().ticker.tick()
+        time.sleep(0.02)
+    out["panel_running"] = draw_panel(scene)
     out["generate_progress"] = drive()
+    out["panel_done"] = draw_panel(scene)
     out["after_generate"] = observe(scene)
     out["generate_state"] = state()
     require_score(out["after_generate"])

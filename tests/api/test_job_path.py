@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from .scores import check_progress, check_score, fetch_take
-
-# TEMPORARY until the features and composer branches land on main (removed before finishing).
-pytest.importorskip("diffv2m.features.extract")
-pytest.importorskip("diffv2m.engines.composer")
 
 
 def test_uploaded_synthetic_clip(server, short_clip):

@@ -6,12 +6,7 @@ import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
-
-# TEMPORARY until the features and composer branches land on main (removed before finishing).
-pytest.importorskip("diffv2m.features.extract")
-pytest.importorskip("diffv2m.engines.composer")
 
 
 def leftovers(cache_dir):

@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-# TEMPORARY until the features and composer branches land on main (removed before finishing).
-pytest.importorskip("diffv2m.features.extract")
-pytest.importorskip("diffv2m.engines.composer")
-
 
 def run_job(server, clip, **fields) -> dict:
     response = server.submit(clip, **fields)

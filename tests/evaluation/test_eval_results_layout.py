@@ -87,3 +87,22 @@ def test_nothing_to_score_is_one_clear_error(small_benchmark, tmp_path):
         [sys.executable, "-m", "diffv2m", "eval", str(tmp_path / "nope")], capture_output=True, text=True, check=False
     )
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_videos_without_ground_truth_use_detected_events(small_benchmark, manifest, tmp_path):
+    """Any folder of videos works: the events come from diffv2m.features instead of a manifest."""
+    from diffv2m.evaluation.evaluate import evaluate_folder
+
+    clip = next(c for c in manifest["clips"] if c["id"].startswith("flash_p120"))
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shutil.copy(small_benchmark / clip["video"], folder / "holiday.mp4")
+    shutil.copy(small_benchmark / "reference" / "oracle" / f"{clip['id']}.wav", folder / "holiday.wav")
+    shutil.copy(small_benchmark / "reference" / "late_120ms" / f"{clip['id']}.wav", folder / "holiday.late.wav")
+    report, results = evaluate_folder(folder)
+    tracks = {t["name"]: t for t in report["tracks"]}
+    assert {t["truth"] for t in tracks.values()} == {"detected"}
+    detected = results[0].item.visual.times
+    truth = np.asarray(clip["visual_events"])
+    assert len(detected) == len(truth) and np.max(np.abs(detected - truth)) < 0.041  # within a frame at 25 fps
+    assert tracks["holiday.wav"]["onset_bas_gain"] > 0.6 > 0.1 > tracks["holiday.late.wav"]["onset_bas_gain"]

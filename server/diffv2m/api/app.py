@@ -24,7 +24,7 @@ from .. import __version__, pipeline
 from ..engines.base import ProgressFn
 from ..engines.registry import EngineRegistry
 from ..errors import Diffv2mError
-from ..job_request import JobRequest
+from ..job_request import JobRequest, user_message
 from ..settings import Settings
 from .jobs import JobManager
 from .security import check_bind, check_browser_origin, check_token
@@ -55,13 +55,6 @@ class Guard:
         await self.app(scope, receive, send)
 
 
-def _replace_names(message: str, names: dict[str, str]) -> str:
-    """Show users their own file names, never the server's upload paths."""
-    for stored, shown in names.items():
-        message = message.replace(stored, shown).replace(Path(stored).name, shown)
-    return message
-
-
 def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -> Any:
     """The worker's job function: pipeline in memory, then the take files into the store."""
     caches: list[Any] = []  # one feature cache for the server's life, opened by the first job
@@ -73,7 +66,7 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
         try:
             output = pipeline.run(request, settings=settings, registry=registry, cache=caches[0], progress=progress)
         except Diffv2mError as exc:
-            exc.message = _replace_names(exc.message, record.names)
+            exc.message = user_message(exc.message, record.names)
             raise
         takes = []
         for index, take in enumerate(output.takes):
@@ -95,14 +88,16 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
     return run
 
 
-def _warm_up() -> None:
-    """Compile librosa's numba kernels before the first job, not during it."""
+def _warm_up(settings: Settings, registry: EngineRegistry) -> None:
+    """Before the first job, not during it: the engine 'auto' picks, librosa's numba kernels, the device."""
     import numpy as np
 
     from ..audio.beats import track_beats
 
+    registry.warm("auto")
     noise = np.random.default_rng(0).normal(0, 0.1, (2, 44_100 * 3)).astype(np.float32)
     track_beats(noise, 44_100)
+    settings.resolved_device()
 
 
 def create_app(settings: Settings | None = None, *, registry: EngineRegistry | None = None) -> FastAPI:
@@ -111,7 +106,7 @@ def create_app(settings: Settings | None = None, *, registry: EngineRegistry | N
     registry = registry or EngineRegistry(settings)
     store = JobStore(settings.cache_dir / "jobs", int(settings.cache_cap_mb * MB))
     manager = JobManager(store, make_runner(settings, registry, store), settings.max_queue)
-    manager.before_first_job = _warm_up
+    manager.before_first_job = lambda: _warm_up(settings, registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

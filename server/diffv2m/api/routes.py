@@ -63,7 +63,9 @@ def emotions() -> dict[str, Any]:
     return {"emotions": items}
 
 
-def _segments(raw: str, form: ParsedForm, settings: Settings, client: str | None) -> tuple[list[SegmentSpec], dict]:
+def _segments(
+    raw: str, form: ParsedForm, settings: Settings, client: str | None
+) -> tuple[list[SegmentSpec], dict[str, str], list[str]]:
     try:
         items = json.loads(raw)
     except ValueError as exc:
@@ -72,6 +74,7 @@ def _segments(raw: str, form: ParsedForm, settings: Settings, client: str | None
         raise InputError("'segments' must be a JSON list of objects.")
     files = form.files_named("files")
     names: dict[str, str] = {}
+    sources: list[str] = []
     segments = []
     for number, item in enumerate(items, 1):
         if ("path" in item) == ("file" in item):
@@ -82,9 +85,10 @@ def _segments(raw: str, form: ParsedForm, settings: Settings, client: str | None
                 raise InputError(f"Segment {number} refers to file {index!r}, but {len(files)} file(s) were uploaded.")
             path = str(files[index].path)
             names[path] = files[index].client_name
+            sources.append(files[index].client_name)
         else:
             path = str(check_local_path(settings, client, str(item["path"])))
-            names.setdefault(path, path)
+            sources.append(path)
         try:
             segments.append(
                 SegmentSpec(
@@ -96,12 +100,14 @@ def _segments(raw: str, form: ParsedForm, settings: Settings, client: str | None
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"Segment {number} needs numeric source_end (and optional source_start, ...).") from exc
-    return segments, names
+            raise InputError(f"Segment {number} needs a numeric source_end (and numeric optional fields).") from exc
+    return segments, names, sources
 
 
-def build_request(form: ParsedForm, settings: Settings, client: str | None) -> tuple[JobRequest, dict[str, str]]:
-    """Form -> validated, source-checked JobRequest and {stored path: user's name}."""
+def build_request(
+    form: ParsedForm, settings: Settings, client: str | None
+) -> tuple[JobRequest, dict[str, str], list[str]]:
+    """Form -> validated, source-checked JobRequest, {stored upload path: user's name}, sources for display."""
     unknown = sorted(set(form.fields) - FORM_FIELDS) + sorted({f.field for f in form.files} - FILE_FIELDS)
     if unknown:
         raise InputError(f"Unknown form field '{unknown[0]}'.")
@@ -119,14 +125,15 @@ def build_request(form: ParsedForm, settings: Settings, client: str | None) -> t
             raise InputError(f"The uploaded file {uploads[0].client_name} is empty.")
         request.video = str(uploads[0].path)
         names[request.video] = uploads[0].client_name
+        sources = [uploads[0].client_name]
     elif given[1]:
         request.video = str(check_local_path(settings, client, values.text("video_path") or ""))
-        names[request.video] = request.video
+        sources = [request.video]
     else:
-        request.segments, names = _segments(values.text("segments") or "", form, settings, client)
+        request.segments, names, sources = _segments(values.text("segments") or "", form, settings, client)
     validate(request)
     check_sources(request, names)
-    return request, names
+    return request, names, list(dict.fromkeys(sources))
 
 
 @router.post(
@@ -174,10 +181,9 @@ async def create_job(request: Request) -> JSONResponse:
     client = request.client.host if request.client else None
     try:
         form = await read_form(request.headers.get("content-type"), request.stream(), work, limit)
-        job_request, names = await run_in_threadpool(build_request, form, settings, client)
+        job_request, record.names, record.sources = await run_in_threadpool(build_request, form, settings, client)
         request.app.state.registry.resolve(job_request.engine)  # 503 now if Diff-V2M cannot run
-        record.request, record.names = job_request.to_dict(), names
-        record.sources = list(dict.fromkeys(names.values()))
+        record.request = job_request.to_dict()
         position = manager.submit(record)
     except BaseException as exc:
         store.delete(record.id)

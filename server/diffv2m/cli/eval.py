@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+from .options import add_model_options, settings_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +24,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--embedding", action="store_true", help="also try FAD-VGGish, KL-PANNs, ImageBind (only with local weights)"
     )
-    p.add_argument("--device", default="cpu", help="device for the embedding metrics (default cpu)")
+    p.add_argument(
+        "--engine",
+        choices=("default", "diffv2m", "auto"),
+        help="first make the missing tracks (<video stem>.wav) with this engine, through the server's job path",
+    )
+    p.add_argument("--emotion", default="auto", help="emotion for --engine (default auto)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --engine (default 0)")
+    add_model_options(p)
     p.set_defaults(func=run)
 
 
@@ -31,16 +41,29 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.results import REPORT_FOLDER, discover
 
     videos = args.videos or args.results
+    settings = settings_from_args(args)
+    extra: dict = {}
+    if args.engine:
+        from ..evaluation.generate import generate_missing
+
+        made = generate_missing(
+            args.results, videos, args.engine, settings, args.emotion, args.seed, lambda m: print(f"  made {m}")
+        )
+        print(f"made {len(made)} tracks with the {args.engine} engine", flush=True)
     items, unmatched = discover(args.results, videos)
     if unmatched:
         print(f"ignoring {len(unmatched)} files named after no video: {', '.join(unmatched)}", flush=True)
     print(f"evaluating {len(items)} tracks", flush=True)
     results = evaluate_items(items, progress=lambda name: print(f"  {name}", flush=True))
-    extra = {}
     if args.embedding:
         from ..evaluation.embedding import embedding_metrics
 
-        extra["embedding_metrics"] = embedding_metrics(items, args.results, args.reference, args.device)
+        extra["embedding_metrics"] = embedding_metrics(items, args.results, args.reference, settings.resolved_device())
+    from ..evaluation.generate import RUN_RECORD
+
+    generation = args.results / RUN_RECORD
+    if generation.is_file():
+        extra["generation"] = json.loads(generation.read_text())
     report = build_report(results, args.results, videos, extra)
     paths = write_report(report, results, args.out or args.results / REPORT_FOLDER)
     summary = report["summary"]["all"]

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..audio import loudness
 from .audio import ANALYSIS_RATE, HOP, AudioEvents
 
 CLIP_LEVEL = 0.999  # |sample| at or above this counts as clipped (16-bit full scale is 32767/32768)
@@ -18,22 +19,13 @@ def _db(value: float) -> float:
 
 
 def integrated_loudness(audio: np.ndarray, rate: int) -> float:
-    """ITU-R BS.1770-4 integrated loudness in LUFS (-inf for silence or clips under 0.4 s)."""
-    import pyloudnorm
-
-    if audio.shape[-1] < int(0.4 * rate) or not np.any(audio):
-        return float("-inf")
-    return float(pyloudnorm.Meter(rate).integrated_loudness(np.asarray(audio, np.float64).T))
+    """ITU-R BS.1770-4 integrated loudness in LUFS (-inf for silence): the meter the server normalises with."""
+    return loudness.integrated_loudness(audio, rate)
 
 
 def true_peak_db(audio: np.ndarray, rate: int) -> float:
-    """Peak of the 4x oversampled signal in dBTP (BS.1770 Annex 2), which sees inter-sample overs."""
-    from scipy.signal import resample_poly
-
-    if audio.size == 0:
-        return float("-inf")
-    upsampled = resample_poly(np.asarray(audio, np.float64), 4, 1, axis=-1)
-    return _db(float(np.max(np.abs(upsampled))))
+    """Peak of the 4x oversampled signal in dBTP (BS.1770 annex 2), which sees inter-sample overs."""
+    return loudness.to_db(loudness.true_peak(audio))
 
 
 def clipping_ratio(audio: np.ndarray) -> float:

@@ -48,6 +48,19 @@ def _cell(value: object, fmt: str) -> str:
     return fmt.format(value)
 
 
+def _generation_lines(generation: dict | None) -> list[str]:
+    """Which engine made the tracks and how long each took (when ``diffv2m eval --engine`` made them)."""
+    tracks = list((generation or {}).get("tracks", {}).values())
+    if not tracks:
+        return []
+    engines = sorted({f"{t['engine']} ({t['weights']}, {t['sampler']}, {t['steps']} steps)" for t in tracks})
+    seconds = [t["seconds_to_make"] / max(t["duration"], 1e-9) for t in tracks]
+    return [
+        f"Tracks made by: {'; '.join(engines)}; emotion {tracks[0]['emotion']}, seed {tracks[0]['seed']}.",
+        f"Time to make (job path, this machine): {sum(seconds) / len(seconds):.3f} s per second of music.",
+    ]
+
+
 def markdown(report: dict) -> str:
     header = "| track | group | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
     rule = "|---|---|" + "---:|" * len(COLUMNS)
@@ -56,6 +69,7 @@ def markdown(report: dict) -> str:
         "",
         f"Videos: `{report['videos_dir']}`. diffv2m {report['diffv2m']}, {report['created']}, {report['machine']}.",
         "Gains are the score minus its chance level from circularly shifted visual events (0 = chance).",
+        *_generation_lines(report.get("generation")),
         "",
         "## Summary (means)",
         "",

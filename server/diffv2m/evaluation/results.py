@@ -53,7 +53,8 @@ def match_video(track_stem: str, stems: list[str]) -> str | None:
     return max(candidates, key=len) if candidates else None
 
 
-def _has_audio(path: Path) -> bool:
+def has_audio_track(path: Path) -> bool:
+    """Whether a container holds an audio stream (False for unreadable files)."""
     import av
 
     try:
@@ -85,8 +86,11 @@ def detected_visual(video: Path) -> VisualEvents:
     features = extract_features(str(video))
     times = np.concatenate([features.event_times, features.cut_times])
     strengths = np.concatenate([features.event_strengths, np.ones(features.cut_times.size, np.float32)])
-    order = np.argsort(times)
-    return VisualEvents(times[order], float(features.duration), strengths[order], None, "detected")
+    order = np.argsort(times, kind="stable")
+    times, strengths = times[order], strengths[order]
+    # A cut is usually also a visual beat: keep one event per frame.
+    keep = np.concatenate([[True], np.diff(times) > 0.5 / max(features.native_fps, 1.0)]) if times.size else []
+    return VisualEvents(times[keep], float(features.duration), strengths[keep], None, "detected")
 
 
 def discover(results_dir: str | Path, videos_dir: str | Path | None = None) -> tuple[list[EvalItem], list[str]]:
@@ -112,7 +116,7 @@ def discover(results_dir: str | Path, videos_dir: str | Path | None = None) -> t
         if stem is None:
             unmatched.append(path.name)
             continue
-        if suffix in CONTAINER_SUFFIXES and not _has_audio(path):
+        if suffix in CONTAINER_SUFFIXES and not has_audio_track(path):
             continue  # the silent source video itself, not a track
         if stem in clips:
             visual, group = _manifest_visual(clips[stem])

@@ -15,6 +15,7 @@ arousal = -0.31 B + 0.60 S on standardised brightness B and saturation S.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .steps import StepMeans
@@ -34,29 +35,32 @@ BRIGHTNESS_CENTRE, SATURATION_CENTRE, SCALE = 0.5, 0.35, 0.2
 _SPREAD_8BIT = BINS_PER_CHANNEL // 256
 
 
-def colour_histogram(image: np.ndarray) -> np.ndarray:
-    """(3072,) float32 RGB histogram of an (H, W, 3) uint8 or uint16 image; each channel block sums to 1."""
+def level_counts(image: np.ndarray) -> np.ndarray:
+    """(3, 256) pixel counts per 8-bit level of R, G and B ((3, 1024) for 16-bit images)."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"expected an (H, W, 3) uint8/uint16 RGB image, got {image.shape} {image.dtype}")
-    pixels = image.reshape(-1, 3)
-    blocks = []
-    for channel in range(3):
-        if image.dtype == np.uint8:
-            counts = np.bincount(pixels[:, channel], minlength=256)
-            block = np.repeat(counts / _SPREAD_8BIT, _SPREAD_8BIT)
-        else:
-            block = np.bincount(pixels[:, channel] >> 6, minlength=BINS_PER_CHANNEL)
-        blocks.append(block / max(block.sum(), 1e-12))
-    return np.concatenate(blocks).astype(np.float32)
+    if image.dtype == np.uint16:
+        levels = (image.reshape(-1, 3) >> 6).astype(np.int64)
+        return np.stack([np.bincount(levels[:, c], minlength=BINS_PER_CHANNEL) for c in range(3)]).astype(np.float64)
+    return np.stack([cv2.calcHist([image], [c], None, [256], [0, 256]).ravel() for c in range(3)]).astype(np.float64)
+
+
+def histogram_from_counts(counts: np.ndarray) -> np.ndarray:
+    """(3072,) float32: the binning of ``colour_histogram`` applied to (summed) ``level_counts``."""
+    if counts.shape[1] == 256:
+        counts = np.repeat(counts / _SPREAD_8BIT, _SPREAD_8BIT, axis=1)
+    return (counts / np.maximum(counts.sum(axis=1, keepdims=True), 1e-12)).reshape(-1).astype(np.float32)
+
+
+def colour_histogram(image: np.ndarray) -> np.ndarray:
+    """(3072,) float32 RGB histogram of an (H, W, 3) uint8 or uint16 image; each channel block sums to 1."""
+    return histogram_from_counts(level_counts(image))
 
 
 def brightness_saturation(image: np.ndarray) -> tuple[float, float]:
     """Mean HSV value and saturation (0..1) of an (H, W, 3) uint8 RGB image."""
-    rgb = image.reshape(-1, 3)
-    high = rgb.max(axis=1).astype(np.float32)
-    low = rgb.min(axis=1).astype(np.float32)
-    saturation = np.where(high > 0, (high - low) / np.maximum(high, 1.0), 0.0)
-    return float(high.mean() / 255.0), float(saturation.mean())
+    _, saturation, value, _ = cv2.mean(cv2.cvtColor(image, cv2.COLOR_RGB2HSV))
+    return value / 255.0, saturation / 255.0
 
 
 def mood_from_colour(brightness: np.ndarray, saturation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,18 +73,19 @@ def mood_from_colour(brightness: np.ndarray, saturation: np.ndarray) -> tuple[np
 
 
 class ColourAnalyser:
-    """Per-step mean histogram, brightness and saturation over every frame of the step."""
+    """Per-step colour over every frame of the step: histogram of all its pixels, mean tone."""
 
     def __init__(self, steps: int, rate: float) -> None:
-        self.histograms = StepMeans(steps, rate, HISTOGRAM_SIZE)
+        self.counts = StepMeans(steps, rate, 3 * 256)
         self.tone = StepMeans(steps, rate, 2)
 
     def add(self, time: float, image: np.ndarray) -> None:
-        self.histograms.add(time, colour_histogram(image))
+        self.counts.add(time, level_counts(image).reshape(-1))
         self.tone.add(time, brightness_saturation(image))
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(histograms (T, 3072), valence (T,), arousal (T,))."""
         tone = self.tone.means()
         valence, arousal = mood_from_colour(tone[:, 0], tone[:, 1])
-        return self.histograms.means().astype(np.float32), valence, arousal
+        histograms = np.stack([histogram_from_counts(row.reshape(3, 256)) for row in self.counts.means()])
+        return histograms, valence, arousal

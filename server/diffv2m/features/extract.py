@@ -13,6 +13,7 @@ from contextlib import closing
 
 from ..engines.base import ProgressFn, no_progress
 from ..settings import Settings
+from ..video.probe import check_readable
 from .cache import FeatureCache, cache_key, content_fingerprint
 from .colour import ColourAnalyser
 from .cuts import CutDetector, cuts_per_step
@@ -30,7 +31,7 @@ Source = str | os.PathLike[str] | Sequence[Segment]
 
 
 def plan(source: Source, start: float = 0.0, end: float | None = None) -> Timeline:
-    """Validate the source and range (one clear error if anything is wrong), decoding nothing."""
+    """Validate the source and range (one clear error if anything is wrong), decoding one frame per file."""
     if isinstance(source, (str, os.PathLike)):
         return single_file_timeline(source, start, end)
     if start:
@@ -38,20 +39,35 @@ def plan(source: Source, start: float = 0.0, end: float | None = None) -> Timeli
     return plan_timeline(list(source), end)
 
 
-def timeline_key(timeline: Timeline, settings: FeatureSettings, clip: ClipEncoder | None) -> str:
-    pieces = [
-        {
-            "file": content_fingerprint(segment.path),
-            "source": [round(segment.source_start, 6), round(segment.source_end, 6)],
-            "at": round(segment.timeline_start, 6),
-            "speed": round(segment.speed, 6),
-        }
-        for segment, _ in timeline.pieces
-    ]
+def request_key(
+    source: Source, start: float, end: float | None, settings: FeatureSettings, clip: ClipEncoder | None
+) -> str:
+    """Cache key of a request as given: file contents by fingerprint, range, settings, CLIP model.
+
+    Built without opening any video, so a hit costs a few small reads. (A range given
+    with ``end=None`` and the same range given with its end spelled out are two entries.)
+    """
+
+    def fingerprint(path: str | os.PathLike[str]) -> str:
+        return content_fingerprint(check_readable(path))
+
+    def seconds(value: float | None) -> float | None:
+        return None if value is None else round(float(value), 6)
+
+    if isinstance(source, (str, os.PathLike)):
+        pieces = [{"file": fingerprint(source), "source": [seconds(start), seconds(end)]}]
+    else:
+        pieces = [
+            {
+                "file": fingerprint(segment.path),
+                "source": [seconds(segment.source_start), seconds(segment.source_end)],
+                "at": seconds(segment.timeline_start),
+                "speed": seconds(segment.speed),
+            }
+            for segment in source
+        ]
     semantic = clip.identity if (clip is not None and settings.semantic) else None
-    return cache_key(
-        {"pieces": pieces, "duration": round(timeline.duration, 6), "settings": settings.key(), "clip": semantic}
-    )
+    return cache_key({"pieces": pieces, "end": seconds(end), "settings": settings.key(), "clip": semantic})
 
 
 def extract_features(
@@ -73,11 +89,11 @@ def extract_features(
     """
     if not isinstance(settings, FeatureSettings):
         settings = FeatureSettings()
-    timeline = plan(source, start, end)
-    key = timeline_key(timeline, settings, clip)
+    key = request_key(source, start, end, settings, clip)
     if cache is not None and (hit := cache.get(key)) is not None:
         progress("decoding video", 1.0)
         return hit
+    timeline = plan(source, start, end)
     features = _analyse(timeline, settings, clip if settings.semantic else None, progress)
     features.content_hash = key
     if cache is not None:
