@@ -29,7 +29,8 @@ from diffv2m.engines.base import SAMPLE_RATE, GenerationRequest
 from diffv2m.engines.composer import ComposerEngine
 from diffv2m.engines.composer.arrangement import arrange
 from diffv2m.engines.composer.grid import fit_grid
-from diffv2m.engines.composer.render import NOTE_CACHE, render
+from diffv2m.engines.composer.render import render
+from diffv2m.engines.composer.sounds import NOTE_CACHE
 from diffv2m.engines.composer.style import choose_style
 from diffv2m.features.types import VideoFeatures
 
@@ -70,7 +71,10 @@ def compose_and_render(features: VideoFeatures, emotion: str, seed: int, duratio
         style.half_time,
     )
     score = arrange(grid, features, style, seed, duration)
-    return render(score.notes, round(duration * SAMPLE_RATE), style.brightness, style.reverb, seed, lambda s, f: None)
+    samples = round(duration * SAMPLE_RATE)
+    return render(
+        score.notes, samples, style.brightness, style.reverb, style.balance, style.tonic, seed, lambda s, f: None
+    )
 
 
 def main() -> None:

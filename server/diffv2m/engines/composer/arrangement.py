@@ -20,12 +20,15 @@ from .harmony import bass_pitch, choose_progressions, chord_on, chord_size, voic
 from .melody import melody_for_section
 from .patterns import (
     ACCENT_DRUM,
+    ACCENT_VELOCITY,
     ARPEGGIO,
     BACKBEAT,
     BASS_LINES,
     COMPING,
     DRUM_PATTERNS,
+    FILLS,
     HALF_TIME,
+    SOFT_DRUMS,
     STRONG_DRUMS,
     SUSTAINED_HARMONY,
 )
@@ -50,6 +53,7 @@ STAB_VOICE = {
 }
 MIN_EVENT_STRENGTH = 0.15  # weaker off-grid events are left to the groove
 CRASH_GAP = 2.0  # seconds between cut cymbals at least
+PRE_ROLL = 0.8  # seconds the opening bed chord starts before the range (the file fades in over 4 ms)
 
 
 @dataclass
@@ -101,19 +105,43 @@ def _pick(options: tuple[str, ...], rng: np.random.Generator) -> str:
     return options[int(rng.integers(len(options)))]
 
 
-def drum_notes(bars: list[Bar], style: Style, until: float) -> list[Note]:
+def _is_fill_bar(bars: list[Bar], index: int) -> bool:
+    """The last full bar before a cut, and every eighth bar of a busy section."""
+    bar = bars[index]
+    if bar.index < 0 or bar.beats.size < 4:
+        return False
+    before_cut = index + 1 < len(bars) and bars[index + 1].section != bar.section
+    return before_cut or (bar.level >= 2 and bar.index % 8 == 7)
+
+
+def drum_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until: float) -> list[Note]:
     notes = []
-    for bar in bars:
+    backbeat = BACKBEAT[style.drums]
+    for index, bar in enumerate(bars):
         if bar.start >= until:
             break
-        pattern = dict(HALF_TIME[bar.level]) if bar.half_time else DRUM_PATTERNS[style.drums][bar.level]
+        pattern = dict(HALF_TIME[bar.level]) if bar.half_time else dict(DRUM_PATTERNS[style.drums][bar.level])
         if bar.half_time and "snare" in pattern:
-            pattern[BACKBEAT[style.drums]] = pattern.pop("snare")
+            pattern[backbeat] = pattern.pop("snare")
+        fill = _is_fill_bar(bars, index)
+        if fill:  # keep the first half (and the kick on 3), drop the rest for the fill
+            pattern = {
+                drum: hits[:4] + ("x..." if drum in ("kick", "taiko") else "....") for drum, hits in pattern.items()
+            }
+            for drum, hits in FILLS[bar.level].items():
+                name = backbeat if drum == "backbeat" else drum
+                pattern[name] = "".join(
+                    max(a, b, key=".oxX".index) for a, b in zip(pattern.get(name, "." * 8), hits, strict=True)
+                )
         for drum, hits in pattern.items():
             for position, weight in parse_pattern(hits):
                 time = bar.position_time(position)
-                if time is not None and time < until:
-                    notes.append(Note(drum, time, 0.0, 0, style.velocity * weight * (0.85 + 0.05 * bar.level)))
+                if time is None or time >= until:
+                    continue
+                velocity = style.velocity * weight * (0.85 + 0.05 * bar.level)
+                if drum in SOFT_DRUMS:  # a hand, not a machine: small seeded velocity variations
+                    velocity *= 1.0 + float(rng.uniform(-0.12, 0.08))
+                notes.append(Note(drum, time, 0.0, 0, velocity))
     return notes
 
 
@@ -139,7 +167,14 @@ def bass_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until: f
                 break
             accent = 1.0 if abs(time - bar.start) < 1e-6 else 0.8
             notes.append(
-                Note(voice, time, min(seconds, until - time) * 0.95, root + offsets[symbol], style.velocity * accent)
+                Note(
+                    voice,
+                    time,
+                    min(seconds, until - time) * 0.95,
+                    root + offsets[symbol],
+                    style.velocity * accent,
+                    "bass",
+                )
             )
     return notes
 
@@ -156,15 +191,18 @@ def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until
         if bar.start >= until or bar.chord is None:
             continue
         length = min(bar.end, until) - bar.start
+        # The score opens on the bed already sounding (it starts before the range): music that
+        # starts with everything at once from silence has one onset that dwarfs all others.
+        start = -PRE_ROLL if bed is None else bar.start
         bed = voice_chord(bar.chord, bed, 48 + register, 70 + register, 4)
         for pitch in bed:
-            notes.append(Note(style.texture, bar.start, length, pitch, 0.5 * style.velocity))
+            notes.append(Note(style.texture, start, length + bar.start - start, pitch, 0.5 * style.velocity, "bed"))
         if style.harmony_voice == style.texture:
             continue
         keys = voice_chord(bar.chord, keys, 55 + register, 77 + register, len(bar.chord.tones))
         if sustained:
             for pitch in keys:
-                notes.append(Note(style.harmony_voice, bar.start, length, pitch, 0.6 * style.velocity))
+                notes.append(Note(style.harmony_voice, bar.start, length, pitch, 0.6 * style.velocity, "harmony"))
             continue
         if bar.index <= 0 or bar.index % 4 == 0:
             comp = _pick(COMPING[bar.level], rng)
@@ -180,18 +218,16 @@ def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until
                             bar.beat * 0.45,
                             arpeggio[position],
                             style.velocity * (0.7 if position % 2 else 0.8),
+                            "harmony",
                         )
                     )
             continue
-        for time, seconds, symbol in line_notes(bar, comp.replace("X", "x")):
+        for time, seconds, symbol in line_notes(bar, comp):
             if time < until:
-                weight = 0.85 if symbol == "x" else 0.7
+                weight = 0.85 if symbol == "X" else 0.7
+                length = min(seconds, until - time) * 0.9
                 for pitch in keys:
-                    notes.append(
-                        Note(
-                            style.harmony_voice, time, min(seconds, until - time) * 0.9, pitch, style.velocity * weight
-                        )
-                    )
+                    notes.append(Note(style.harmony_voice, time, length, pitch, style.velocity * weight, "harmony"))
     return notes
 
 
@@ -205,7 +241,7 @@ def accent_notes(
 ) -> list[Note]:
     """An audible hit on every visual event, a cymbal on every cut."""
     lattice = _lattice(bars)
-    strong = {round(n.time, 4) for n in notes if n.voice in STRONG_DRUMS and n.velocity >= 0.45}
+    strong = {round(n.time, 4) for n in notes if n.voice in STRONG_DRUMS and n.velocity >= ACCENT_VELOCITY}
     drum = ACCENT_DRUM[style.preset]
     added: list[Note] = []
     starts = np.array([bar.start for bar in bars]) if bars else np.zeros(0)
@@ -224,7 +260,7 @@ def accent_notes(
             voice = STAB_VOICE[style.preset]
             register = 12 * (style.octave - 5)
             for pitch in voice_chord(bar.chord, None, 60 + register, 79 + register, 3):
-                added.append(Note(voice, anchor, 0.2, pitch, 0.8 * velocity))
+                added.append(Note(voice, anchor, 0.2, pitch, 0.8 * velocity, "stabs"))
     last_crash = -np.inf
     for cut in sorted(float(c) for c in features.cut_times if 0.0 < c < duration):
         nearest = float(lattice[np.argmin(np.abs(lattice - cut))]) if lattice.size else np.inf
@@ -251,7 +287,7 @@ def riser_notes(bars: list[Bar], grid: BeatGrid, levels: list[int]) -> list[Note
     for index, section in enumerate(grid.sections[1:], start=1):
         if levels[index] >= 2 and section.start - grid.sections[index - 1].start >= 4.0:
             length = min(2 * grid.sections[index - 1].beat, 2.0)
-            notes.append(Note("riser", section.start - length, length, 0, 0.5))
+            notes.append(Note("riser", section.start - length, length, 0, 0.5, "fx"))
     return notes
 
 
@@ -270,16 +306,17 @@ def final_chord(bars: list[Bar], style: Style, at: float, duration: float) -> li
     tonic = chord_on(style, 0, chord_size(style))
     length = duration - at
     notes = [
-        Note(style.texture, at, length, p, 0.55 * style.velocity)
+        Note(style.texture, at, length, p, 0.55 * style.velocity, "bed")
         for p in voice_chord(tonic, None, 48 + register, 70 + register, 4)
     ]
     if style.harmony_voice != style.texture:
         notes += [
-            Note(style.harmony_voice, at, length, p, 0.7 * style.velocity)
+            Note(style.harmony_voice, at, length, p, 0.7 * style.velocity, "harmony")
             for p in voice_chord(tonic, None, 55 + register, 77 + register, 3)
         ]
-    notes.append(Note(BASS_VOICE[style.preset], at, length, bass_pitch(tonic.root), style.velocity))
-    notes.append(Note(style.melody_voice, at, length, 12 * (style.octave + 1) + tonic.root, 0.8 * style.velocity))
+    notes.append(Note(BASS_VOICE[style.preset], at, length, bass_pitch(tonic.root), style.velocity, "bass"))
+    tonic_pitch = 12 * (style.octave + 1) + tonic.root
+    notes.append(Note(style.melody_voice, at, length, tonic_pitch, 0.8 * style.velocity, "melody"))
     notes += [Note("crash", at, 0.0, 0, 0.6), Note("kick", at, 0.0, 0, style.velocity)]
     return notes
 
@@ -291,7 +328,7 @@ def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, du
     assign_chords(bars, style, rng, levels)
     ending = ending_time(bars, duration)
     until = ending if ending is not None else duration
-    notes = drum_notes(bars, style, until)
+    notes = drum_notes(bars, style, rng, until)
     notes += bass_notes(bars, style, rng, until)
     notes += harmony_notes(bars, style, rng, until)
     for section in range(len(grid.sections)):
@@ -300,7 +337,9 @@ def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, du
         for note in melody_for_section(section_bars, style, melody_rng, style.melody_voice, 0.8 * style.velocity):
             if note.time < until:
                 notes.append(
-                    Note(note.voice, note.time, min(note.length, until - note.time), note.pitch, note.velocity)
+                    Note(
+                        note.voice, note.time, min(note.length, until - note.time), note.pitch, note.velocity, "melody"
+                    )
                 )
     if ending is not None:
         notes += final_chord(bars, style, ending, duration)

@@ -99,7 +99,16 @@ class ComposerEngine:
         progress("generating", 0.1)
         score = arrange(grid, features, style, request.seed, duration)
         progress("generating", 0.2)
-        audio = render(score.notes, request.num_samples, style.brightness, style.reverb, request.seed, progress)
+        audio = render(
+            score.notes,
+            request.num_samples,
+            style.brightness,
+            style.reverb,
+            style.balance,
+            style.tonic,
+            request.seed,
+            progress,
+        )
         progress("normalising", 0.0)
         audio, lufs, peak = normalise_and_measure(audio, SAMPLE_RATE)
         progress("normalising", 1.0)

@@ -2,7 +2,7 @@
 
 Every chord is stacked in thirds from the mode's own scale, so harmony, bass and
 melody can never leave the key. The seed picks two progressions (an A and a B
-part) from the mode family's list; sections alternate between them.
+part) from the mode's list; sections alternate between them.
 """
 
 from __future__ import annotations
@@ -13,29 +13,44 @@ import numpy as np
 
 from .style import Style
 
-# Scale degrees (0 = tonic) per bar. Each list is a common, idiomatic loop.
-MAJOR_PROGRESSIONS: tuple[tuple[int, ...], ...] = (
-    (0, 4, 5, 3),  # I V vi IV
-    (0, 5, 3, 4),  # I vi IV V
-    (3, 0, 4, 5),  # IV I V vi
-    (0, 3, 5, 4),  # I IV vi V
-    (5, 3, 0, 4),  # vi IV I V
-    (0, 2, 3, 4),  # I iii IV V
-)
-MINOR_PROGRESSIONS: tuple[tuple[int, ...], ...] = (
-    (0, 5, 2, 6),  # i VI III VII
-    (0, 3, 5, 6),  # i iv VI VII
-    (0, 6, 5, 6),  # i VII VI VII
-    (5, 6, 0, 0),  # VI VII i i
-    (0, 5, 3, 4),  # i VI iv v
-    (0, 2, 5, 6),  # i III VI VII
-)
-# Modes whose colour lives in one chord get loops that feature it.
-MODAL_PROGRESSIONS: dict[str, tuple[tuple[int, ...], ...]] = {
-    "phrygian": ((0, 1, 0, 1), (0, 1, 6, 0), (0, 5, 1, 0)),  # i bII: the tense half-step
-    "dorian": ((0, 3, 0, 3), (0, 6, 3, 0), (0, 2, 3, 0)),  # i IV: the bright sixth
-    "lydian": ((0, 1, 0, 1), (0, 1, 4, 0), (0, 4, 1, 0)),  # I II: the raised fourth
-    "mixolydian": ((0, 6, 3, 0), (0, 3, 6, 0), (0, 4, 6, 3)),  # I bVII IV
+# Scale degrees (0 = tonic) per bar, per mode: common loops that avoid the
+# mode's diminished triad and feature its colour chord.
+PROGRESSIONS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "ionian": (
+        (0, 4, 5, 3),  # I V vi IV
+        (0, 3, 4, 0),  # I IV V I
+        (0, 5, 3, 4),  # I vi IV V
+        (3, 4, 0, 0),  # IV V I I
+        (0, 3, 0, 4),  # I IV I V
+        (0, 2, 3, 4),  # I iii IV V
+    ),
+    "lydian": (
+        (0, 1, 0, 1),  # I II: the raised fourth
+        (0, 1, 4, 0),  # I II V I
+        (0, 4, 1, 0),  # I V II I
+        (0, 1, 5, 4),  # I II vi V
+    ),
+    "aeolian": (
+        (0, 5, 2, 6),  # i VI III VII
+        (0, 3, 5, 6),  # i iv VI VII
+        (0, 6, 5, 6),  # i VII VI VII
+        (5, 6, 0, 0),  # VI VII i i
+        (0, 5, 3, 4),  # i VI iv v
+        (0, 2, 5, 6),  # i III VI VII
+    ),
+    "dorian": (
+        (0, 3, 0, 3),  # i IV: the bright sixth
+        (0, 6, 3, 0),  # i VII IV i
+        (0, 2, 3, 0),  # i III IV i
+        (0, 3, 6, 0),  # i IV VII i
+        (0, 4, 6, 0),  # i v VII i
+    ),
+    "phrygian": (
+        (0, 1, 0, 1),  # i bII: the tense half-step
+        (0, 1, 6, 0),  # i bII vii i
+        (0, 5, 1, 0),  # i bVI bII i
+        (0, 2, 1, 0),  # i bIII bII i
+    ),
 }
 
 
@@ -58,8 +73,7 @@ def chord_on(style: Style, degree: int, size: int = 3) -> Chord:
 
 def choose_progressions(style: Style, rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Two distinct progressions (A and B parts) for this mode, picked by the seed."""
-    family = list(MAJOR_PROGRESSIONS if style.is_major else MINOR_PROGRESSIONS)
-    family += list(MODAL_PROGRESSIONS.get(style.mode, ()))
+    family = PROGRESSIONS[style.mode]
     first, second = rng.choice(len(family), size=2, replace=False)
     return family[int(first)], family[int(second)]
 

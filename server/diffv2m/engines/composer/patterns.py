@@ -60,6 +60,15 @@ HALF_TIME: dict[int, DrumBar] = {
     3: {"kick": "X..o..o.", "snare": "....X...", "hat": "xoxoxoxo"},
 }
 
+# Fills replace the second half of a bar (positions 4..7) before a cut and every
+# eighth bar; "backbeat" stands for the family's backbeat drum.
+FILLS: dict[int, DrumBar] = {
+    1: {"backbeat": "......x."},
+    2: {"backbeat": "....x.xX", "tom_mid": ".....x.."},
+    3: {"backbeat": "....xoXX", "tom_mid": ".....x..", "tom_low": ".......x"},
+}
+SOFT_DRUMS = frozenset({"hat", "hat_open", "shaker"})  # dropped under a fill, humanised everywhere
+
 # The drum every mood uses to put an onset on a visual event that has none yet.
 ACCENT_DRUM = {
     "calm": "rim",
@@ -67,7 +76,7 @@ ACCENT_DRUM = {
     "mysterious": "rim",
     "happy": "clap",
     "tense": "tom_mid",
-    "epic": "taiko",
+    "epic": "snare",
 }
 # A family's backbeat voice, used by the half-time pattern.
 BACKBEAT = {
@@ -80,8 +89,11 @@ BACKBEAT = {
     "taiko": "taiko",
     "big_backbeat": "snare",
 }
-# Only these count as an audible accent on an event (hats and shakers are too soft to rely on).
-STRONG_DRUMS = frozenset({"kick", "snare", "clap", "rim", "tom_low", "tom_mid", "taiko"})
+# Only these count as an audible accent on an event: broadband hits. A kick or a
+# taiko alone lives below 1 kHz, where sustained parts mask its onset; hats and
+# shakers are too soft to rely on.
+STRONG_DRUMS = frozenset({"snare", "clap", "rim", "tom_mid"})
+ACCENT_VELOCITY = 0.6  # a pattern hit at least this loud already marks the event
 
 BASS_LINES: dict[str, dict[int, tuple[str, ...]]] = {
     "roots": {1: ("R-------",), 2: ("R-------", "R---R---"), 3: ("R---R---", "R---F---")},

@@ -1,66 +1,27 @@
-"""Mixing the score to stereo: one-shots and cached notes, panning, ducking, reverb.
+"""Mixing the score to stereo: parts in balance, panning, ducking, reverb.
 
-Identical notes (same voice, pitch, length and velocity step) are rendered once
-and mixed wherever they recur, which is what makes minutes of music cost
-seconds. Every note is added whole into a stereo dry bus and a mono reverb send;
-the reverb is a convolution with a synthetic stereo room (decaying filtered
-noise, decorrelated left/right).
+Every sound (sounds.py) is added whole into a stereo dry bus and a mono reverb
+send, scaled so that each part (drums, bass, bed, harmony, melody...) plays at
+the loudness the mood's balance asks for, whatever instrument the seed chose.
+The reverb is a convolution with a synthetic stereo room (decaying filtered
+noise, decorrelated left/right); the whole mix is then tilted by the mood's
+brightness.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage, signal
 
 from ..base import ProgressFn
-from .instruments import DRUMS, drum_hit, render_voice, riser
-from .instruments.drums import VARIANTS
 from .instruments.dsp import SR, filtered, stable_rng
+from .sounds import Sound, SoundBank
 from .timeline import Note
 
 TAIL = 3.0  # seconds rendered past the end so that no note is cut before mixing
-VELOCITY_STEPS = 8  # notes are cached per velocity step
-CACHE_BYTES = 192 * 1024 * 1024  # rendered notes kept between jobs (a regenerate reuses most of them)
-
-
-class NoteCache:
-    """Least-recently-used store of rendered notes, bounded in bytes, shared by all jobs (thread-safe)."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.used = 0
-        self._items: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> np.ndarray | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def put(self, key: tuple[object, ...], value: np.ndarray) -> None:
-        value.setflags(write=False)  # shared between jobs: nobody may change it in place
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = value
-            self.used += value.nbytes
-            while self.used > self.budget and self._items:
-                _, dropped = self._items.popitem(last=False)
-                self.used -= dropped.nbytes
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.used = 0
-
-
-NOTE_CACHE = NoteCache(CACHE_BYTES)
+ACTIVITY_FRAME = 441  # samples: resolution at which a part counts as "playing" (10 ms)
 
 
 @dataclass(frozen=True)
@@ -125,9 +86,13 @@ def _duck_envelope(notes: list[Note], length: int) -> np.ndarray:
                 impulses[start] = max(impulses[start], note.velocity)
     decay = np.float32(np.exp(-1.0 / (0.12 * SR)))
     dip = signal.lfilter(np.ones(1, np.float32), np.array([1.0, -decay], np.float32), impulses)
-    # A 10 ms ramp into the dip instead of a step keeps the ducking click-free.
-    dip = ndimage.uniform_filter1d(dip, round(0.01 * SR))
-    return 1.0 - np.minimum(dip, 1.0)
+    # A 10 ms ramp into the dip instead of a step keeps the ducking click-free. It starts at
+    # the hit, not before: ducking ahead of the hit would blunt the very onset it makes room for.
+    ramp = round(0.01 * SR)
+    ndimage.uniform_filter1d(dip, ramp, output=impulses, origin=(ramp - 1) // 2)
+    np.minimum(impulses, 1.0, out=impulses)
+    np.subtract(1.0, impulses, out=impulses)
+    return impulses
 
 
 def room_impulse(seconds: float, seed: int) -> np.ndarray:
@@ -147,92 +112,114 @@ def room_impulse(seconds: float, seed: int) -> np.ndarray:
     return ir / np.sqrt((ir**2).sum(axis=1, keepdims=True)) * 0.5
 
 
-class Mixer:
-    """Accumulates notes into a dry stereo bus and a mono reverb send."""
+def _add_convolved(out: np.ndarray, x: np.ndarray, kernel: np.ndarray, chunk: int = 1 << 21) -> None:
+    """out += x * kernel (convolution, cut to len(out)), overlap-added chunk by chunk.
 
-    def __init__(self, num_samples: int, brightness: float, progress: ProgressFn) -> None:
+    scipy's oaconvolve transforms every block at once; for a 10-minute score
+    that is ~0.5 GB of spectra, chunks of 48 s keep it near 50 MB for the same work.
+    """
+    for start in range(0, x.size, chunk):
+        piece = x[start : start + chunk]
+        if not piece.any():
+            continue
+        wet = signal.oaconvolve(piece, kernel)
+        stop = min(out.size, start + wet.size)
+        out[start:stop] += wet[: stop - start]
+
+
+class Mixer:
+    """Accumulates notes into a dry stereo bus and a mono reverb send, part by part in balance."""
+
+    def __init__(self, num_samples: int, brightness: float, key: int, progress: ProgressFn) -> None:
         self.length = num_samples + round(TAIL * SR)
         self.num_samples = num_samples
         self.dry = np.zeros((2, self.length), np.float32)
         self.send = np.zeros(self.length, np.float32)
         self.brightness = brightness
         self.progress = progress
-        self._chords: dict[tuple[object, ...], np.ndarray] = {}
-        self._round_robin: dict[str, int] = {}
+        self.bank = SoundBank(brightness, key)
+        self.part_levels: dict[str, float] = {}
 
-    def _note(self, voice: str, pitch: int, n_on: int, velocity: float) -> np.ndarray:
-        key = (voice, pitch, n_on, velocity, round(self.brightness, 3))
-        sound = NOTE_CACHE.get(key)
-        if sound is None:
-            if voice == "riser":
-                sound = riser(n_on, n_on)
-            else:
-                sound = render_voice(voice, pitch, n_on, max(velocity, 0.1), self.brightness)
-            sound = sound * np.float32(max(velocity, 0.05) ** 1.2)
-            NOTE_CACHE.put(key, sound)
-        return sound
-
-    def _sound(self, voice: str, pitches: tuple[int, ...], length: float, velocity: float) -> np.ndarray:
-        """Audio of one drum hit, or of all same-voice notes struck together (a chord), cached."""
-        velocity = round(velocity * VELOCITY_STEPS) / VELOCITY_STEPS
-        if voice in DRUMS:
-            variant = self._round_robin.get(voice, 0)
-            self._round_robin[voice] = (variant + 1) % VARIANTS
-            return drum_hit(voice, variant, round(self.brightness, 2)) * (velocity**1.3)
-        n_on = max(64, round(length * SR))
-        if len(pitches) == 1:
-            return self._note(voice, pitches[0], n_on, velocity)
-        key = (voice, pitches, n_on, velocity)
-        if key not in self._chords:
-            notes = [self._note(voice, p, n_on, velocity) for p in pitches]
-            chord = np.zeros((*notes[0].shape[:-1], max(n.shape[-1] for n in notes)), np.float32)
-            for note in notes:  # voices may end their notes early (a piano string dies out)
-                chord[..., : note.shape[-1]] += note
-            self._chords[key] = chord
-        return self._chords[key]
-
-    def mix(self, notes: list[Note], fraction: tuple[float, float]) -> None:
-        duck = _duck_envelope(notes, self.length)
+    def _prepare(self, notes: list[Note], fraction: tuple[float, float]) -> list[tuple[int, str, str, Sound, float]]:
+        """Render (or fetch) every sound: (start sample, voice, part, sound, amplitude)."""
         # Notes of one voice struck together are mixed as one chord: a quarter of the adds.
-        groups: dict[tuple[str, float, float, float], list[int]] = {}
+        groups: dict[tuple[str, str, float, float, float], list[int]] = {}
         for note in notes:
-            groups.setdefault((note.voice, note.time, note.length, note.velocity), []).append(note.pitch)
+            groups.setdefault((note.voice, note.part, note.time, note.length, note.velocity), []).append(note.pitch)
         first, last = fraction
-        for count, ((voice, time, length, velocity), pitches) in enumerate(groups.items()):
-            if count % 256 == 0:
+        prepared = []
+        for count, ((voice, part, time, length, velocity), pitches) in enumerate(groups.items()):
+            if count % 128 == 0:
                 self.progress("generating", first + (last - first) * count / max(len(groups), 1))
             start = round(time * SR)
-            if not 0 <= start < self.length:
-                continue
-            sound = self._sound(voice, tuple(sorted(pitches)), length, velocity)
+            if start < self.length:
+                sound, amplitude = self.bank.sound(voice, tuple(sorted(pitches)), length, velocity)
+                if start + sound.audio.shape[-1] > 0:  # notes that began before the range enter mid-way
+                    prepared.append((start, voice, part, sound, amplitude))
+        return prepared
+
+    def _part_gains(
+        self, prepared: list[tuple[int, str, str, Sound, float]], balance: dict[str, float]
+    ) -> dict[str, float]:
+        """Gain per part that brings its loudness while playing to the mood's balance.
+
+        A part's level is its summed K-weighted energy over the time it plays
+        (10 ms frames touched by one of its sounds' first second), like a gated
+        loudness measure, so a sparse melody is not mistaken for a quiet one.
+        """
+        energy: dict[str, float] = {}
+        frames = self.length // ACTIVITY_FRAME + 1
+        active: dict[str, np.ndarray] = {}
+        for start, voice, part, sound, amplitude in prepared:
+            gain = MIXER[voice].gain * amplitude
+            energy[part] = energy.get(part, 0.0) + sound.energy * gain * gain
+            mask = active.setdefault(part, np.zeros(frames, bool))
+            span = min(sound.audio.shape[-1], SR)
+            mask[max(0, start) // ACTIVITY_FRAME : max(0, start + span) // ACTIVITY_FRAME + 1] = True
+        gains = {}
+        for part, total in energy.items():
+            seconds = active[part].sum() * ACTIVITY_FRAME / SR
+            level = 10 * np.log10(max(total / max(seconds * SR, 1.0), 1e-20))
+            self.part_levels[part] = level
+            gains[part] = 10 ** ((balance.get(part, -20.0) - level) / 20) if total > 0 else 1.0
+        return gains
+
+    def mix(self, notes: list[Note], balance: dict[str, float], fraction: tuple[float, float]) -> None:
+        prepared = self._prepare(notes, fraction)
+        part_gain = self._part_gains(prepared, balance)
+        duck = _duck_envelope(notes, self.length)
+        for start, voice, part, sound, amplitude in prepared:
             channel = MIXER[voice]
-            stop = min(self.length, start + sound.shape[-1])
-            piece = sound[..., : stop - start]
+            gain = channel.gain * amplitude * part_gain[part]
+            skip = max(0, -start)
+            start += skip
+            stop = min(self.length, start + sound.audio.shape[-1] - skip)
+            piece = sound.audio[..., skip : skip + stop - start]
             if channel.duck:
                 piece = piece * (1.0 - channel.duck * (1.0 - duck[start:stop]))
             left, right = _pan_gains(channel.pan)
             if piece.ndim == 2:
-                self.dry[0, start:stop] += channel.gain * left * 1.41 * piece[0]
-                self.dry[1, start:stop] += channel.gain * right * 1.41 * piece[1]
+                self.dry[0, start:stop] += (gain * left * 1.41) * piece[0]
+                self.dry[1, start:stop] += (gain * right * 1.41) * piece[1]
                 mono = 0.5 * (piece[0] + piece[1])
             else:
-                self.dry[0, start:stop] += (channel.gain * left) * piece
-                self.dry[1, start:stop] += (channel.gain * right) * piece
+                self.dry[0, start:stop] += (gain * left) * piece
+                self.dry[1, start:stop] += (gain * right) * piece
                 mono = piece
             if channel.send:
-                self.send[start:stop] += (channel.gain * channel.send) * mono
+                self.send[start:stop] += (gain * channel.send) * mono
 
     def finish(self, reverb_amount: float, seed: int) -> np.ndarray:
         """Reverb, tone shaping and edge fades; returns (2, num_samples) float32."""
         ir = room_impulse(1.2 + 1.8 * reverb_amount, seed)
         wet_gain = 0.5 + 0.9 * reverb_amount
         for side in range(2):
-            wet = signal.oaconvolve(self.send, ir[side])[: self.length]
-            self.dry[side] += wet_gain * wet.astype(np.float32)
+            _add_convolved(self.dry[side], self.send, ir[side] * np.float32(wet_gain))
         out = self.dry[:, : self.num_samples]
         # Tilt the whole mix with the mood's brightness: a first-order shelf around 2.5 kHz.
-        highs = filtered(out, "highpass", 2500.0, order=1)
-        out += np.float32(10.0 ** ((self.brightness - 0.5) * 14.0 / 20.0) - 1.0) * highs
+        tilt = np.float32(10.0 ** ((self.brightness - 0.5) * 14.0 / 20.0) - 1.0)
+        for side in range(2):  # per channel: one channel's temporaries at a time
+            out[side] += tilt * filtered(out[side], "highpass", 2500.0, order=1)
         fade_in, fade_out = min(out.shape[-1] // 2, round(0.004 * SR)), min(out.shape[-1] // 2, round(0.04 * SR))
         if fade_in:
             out[:, :fade_in] *= np.linspace(0.0, 1.0, fade_in, dtype=np.float32)
@@ -242,10 +229,21 @@ class Mixer:
 
 
 def render(
-    notes: list[Note], num_samples: int, brightness: float, reverb: float, seed: int, progress: ProgressFn
+    notes: list[Note],
+    num_samples: int,
+    brightness: float,
+    reverb: float,
+    balance: dict[str, float],
+    key: int,
+    seed: int,
+    progress: ProgressFn,
 ) -> np.ndarray:
-    """Stereo mix of ``notes``: exactly ``num_samples`` long, before loudness normalisation."""
-    mixer = Mixer(num_samples, brightness, progress)
-    mixer.mix(notes, (0.2, 0.8))
+    """Stereo mix of ``notes``: exactly ``num_samples`` long, before loudness normalisation.
+
+    ``balance`` is the loudness (dB, relative) each part should have while it plays;
+    ``key`` the tonic's pitch class, which the drums are tuned to.
+    """
+    mixer = Mixer(num_samples, brightness, key, progress)
+    mixer.mix(notes, balance, (0.2, 0.8))
     progress("generating", 0.85)
     return mixer.finish(reverb, seed)

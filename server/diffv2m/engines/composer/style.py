@@ -20,12 +20,11 @@ from ...emotion import PRESETS, EmotionPreset
 MODES: dict[str, tuple[int, ...]] = {
     "ionian": (0, 2, 4, 5, 7, 9, 11),
     "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
     "dorian": (0, 2, 3, 5, 7, 9, 10),
     "aeolian": (0, 2, 3, 5, 7, 8, 10),
     "phrygian": (0, 1, 3, 5, 7, 8, 10),
 }
-MAJOR_MODES = {"ionian", "lydian", "mixolydian"}
+MAJOR_MODES = {"ionian", "lydian"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ TABLE: dict[str, StyleRow] = {
         half_time=True,
     ),
     "happy": StyleRow(
-        modes=("ionian", "mixolydian"),
+        modes=("ionian", "lydian"),
         tonics=(0, 7, 2, 9),  # C, G, D, A
         tempo=(100.0, 118.0, 136.0),
         drums=("four_floor", "pop_backbeat"),
@@ -148,6 +147,23 @@ TABLE: dict[str, StyleRow] = {
 }
 
 
+# Mix balance: loudness of each part while it plays, in dB relative to each
+# other (the final level is set by loudness normalisation). The melody leads,
+# drums carry the energetic moods, the bed and harmony carry the quiet ones.
+# "stabs" are the chord hits on off-grid events, "fx" the risers into cuts.
+BALANCE: dict[str, dict[str, float]] = {
+    "calm": {"drums": -9.0, "bass": -8.0, "bed": -9.0, "harmony": -6.5, "melody": -5.0},
+    "happy": {"drums": -4.0, "bass": -6.5, "bed": -11.0, "harmony": -8.0, "melody": -5.5},
+    "tense": {"drums": -3.0, "bass": -5.5, "bed": -9.5, "harmony": -9.0, "melody": -6.5},
+    "sad": {"drums": -11.0, "bass": -9.0, "bed": -7.0, "harmony": -5.5, "melody": -5.0},
+    "epic": {"drums": -3.5, "bass": -7.0, "bed": -6.0, "harmony": -8.0, "melody": -5.0},
+    "mysterious": {"drums": -9.0, "bass": -8.0, "bed": -7.0, "harmony": -7.5, "melody": -6.0},
+}
+for _balance in BALANCE.values():
+    _balance.setdefault("stabs", _balance["harmony"] - 1.0)
+    _balance.setdefault("fx", _balance["drums"] - 6.0)
+
+
 @dataclass(frozen=True)
 class Style:
     """The row with the seed's choices made and the exact mood applied."""
@@ -169,6 +185,7 @@ class Style:
     density: int
     reverb: float
     half_time: bool
+    balance: dict[str, float]
 
     @property
     def scale(self) -> tuple[int, ...]:
@@ -220,4 +237,5 @@ def choose_style(emotion: EmotionPreset, rng: np.random.Generator) -> Style:
         density=row.density,
         reverb=row.reverb,
         half_time=row.half_time,
+        balance=dict(BALANCE[name]),
     )

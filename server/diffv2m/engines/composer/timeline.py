@@ -26,6 +26,7 @@ class Note:
     length: float  # seconds the note is held (drums ignore it)
     pitch: int = 0  # MIDI note; 0 for drums
     velocity: float = 0.8  # 0..1
+    part: str = "drums"  # mix group: drums, bass, bed, harmony, melody, stabs, fx (see style.BALANCE)
 
 
 @dataclass

@@ -8,6 +8,7 @@ machine gun. Every one-shot starts and ends at zero (no clicks).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -33,16 +34,33 @@ def _metal(t: np.ndarray, scale: float) -> np.ndarray:
     return (squares / len(_METAL)).astype(np.float32)
 
 
-def kick(rng: np.random.Generator, tone: float) -> np.ndarray:
+def tuned(key: int, low: float) -> float:
+    """Frequency of pitch class ``key`` in the octave [low, 2 low): drums tuned to the key
+    (an untuned 51 Hz kick reads as a loud G# to the ear and to any chroma analysis)."""
+    freq = 440.0 * 2.0 ** ((key - 9) / 12.0)
+    while freq >= 2 * low:
+        freq /= 2
+    while freq < low:
+        freq *= 2
+    return freq
+
+
+def root_or_fifth(key: int, low: float) -> float:
+    """The lower of the key's root and fifth above ``low``: deep membranes stay deep in every key."""
+    return min(tuned(key, low), tuned(key + 7, low))
+
+
+def kick(rng: np.random.Generator, tone: float, key: int) -> np.ndarray:
     t = _time(0.5)
-    body = _sweep(t, 150 + 60 * tone, 46 + 6 * tone, 0.03) * np.exp(-t / (0.22 + 0.1 * (1 - tone)))
+    body = _sweep(t, 150 + 60 * tone, root_or_fifth(key, 42.0), 0.03) * np.exp(-t / (0.22 + 0.1 * (1 - tone)))
     click = filtered(noise(rng, t.size), "bandpass", (1500.0, 6000.0)) * np.exp(-t / 0.004) * 0.25
     return np.tanh(1.6 * (body + click)) / np.tanh(1.6)
 
 
-def snare(rng: np.random.Generator, tone: float) -> np.ndarray:
+def snare(rng: np.random.Generator, tone: float, key: int) -> np.ndarray:
     t = _time(0.4)
-    body = (0.7 * _sweep(t, 240, 185, 0.02) + 0.3 * np.sin(2 * np.pi * 330 * t)) * np.exp(-t / 0.05)
+    pitch = tuned(key + 7, 170.0)  # the fifth of the key
+    body = (0.7 * _sweep(t, pitch * 1.3, pitch, 0.02) + 0.3 * np.sin(2 * np.pi * pitch * 1.78 * t)) * np.exp(-t / 0.05)
     wires = filtered(noise(rng, t.size), "bandpass", (1400.0, 8000.0 + 3000 * tone)) * np.exp(-t / 0.13)
     return 0.55 * body + 0.9 * wires
 
@@ -78,13 +96,15 @@ def rim(rng: np.random.Generator, tone: float) -> np.ndarray:
 def tom(rng: np.random.Generator, tone: float, pitch: float = 110.0) -> np.ndarray:
     t = _time(0.6)
     body = _sweep(t, pitch * 1.5, pitch, 0.05) * np.exp(-t / 0.3)
-    skin = filtered(noise(rng, t.size), "bandpass", (300.0, 3000.0)) * np.exp(-t / 0.02) * 0.3
+    # The stick on the skin: a short broadband crack that makes the hit cut through a busy mix.
+    skin = filtered(noise(rng, t.size), "bandpass", (400.0, 6000.0)) * np.exp(-t / 0.012) * 0.7
     return np.tanh(1.3 * (body + skin))
 
 
-def taiko(rng: np.random.Generator, tone: float) -> np.ndarray:
+def taiko(rng: np.random.Generator, tone: float, key: int) -> np.ndarray:
     t = _time(1.1)
-    body = _sweep(t, 95, 58, 0.06) * np.exp(-t / 0.55)
+    pitch = root_or_fifth(key, 48.0)
+    body = _sweep(t, pitch * 1.6, pitch, 0.06) * np.exp(-t / 0.55)
     thump = filtered(noise(rng, t.size), "lowpass", 900.0) * np.exp(-t / 0.05) * 1.5
     return np.tanh(1.4 * (body + thump))
 
@@ -96,27 +116,28 @@ def crash(rng: np.random.Generator, tone: float) -> np.ndarray:
     return wash * (0.35 * np.exp(-t / 0.05) + 0.65 * np.exp(-t / 0.9))
 
 
-_MAKERS = {
+_MAKERS: dict[str, Callable[[np.random.Generator, float, int], np.ndarray]] = {
     "kick": kick,
     "snare": snare,
-    "clap": clap,
-    "hat": hat,
-    "hat_open": lambda rng, tone: hat(rng, tone, open_=True),
-    "shaker": shaker,
-    "rim": rim,
-    "tom_low": lambda rng, tone: tom(rng, tone, 82.0),
-    "tom_mid": lambda rng, tone: tom(rng, tone, 120.0),
+    "clap": lambda rng, tone, key: clap(rng, tone),
+    "hat": lambda rng, tone, key: hat(rng, tone),
+    "hat_open": lambda rng, tone, key: hat(rng, tone, open_=True),
+    "shaker": lambda rng, tone, key: shaker(rng, tone),
+    "rim": lambda rng, tone, key: rim(rng, tone),
+    "tom_low": lambda rng, tone, key: tom(rng, tone, tuned(key, 75.0)),  # the tonic
+    "tom_mid": lambda rng, tone, key: tom(rng, tone, tuned(key + 7, 105.0)),  # the fifth
     "taiko": taiko,
-    "crash": crash,
+    "crash": lambda rng, tone, key: crash(rng, tone),
 }
 DRUMS = frozenset(_MAKERS)
 
 
 @functools.lru_cache(maxsize=128)
-def drum_hit(name: str, variant: int, tone: float) -> np.ndarray:
-    """Peak-normalised one-shot ``name`` (mono float32); ``tone`` 0..1 darkens/brightens it."""
+def drum_hit(name: str, variant: int, tone: float, key: int = 0) -> np.ndarray:
+    """Peak-normalised one-shot ``name`` (mono float32); ``tone`` 0..1 darkens/brightens it,
+    membranes are tuned to pitch class ``key`` (kick, low tom, taiko) or its fifth (snare, mid tom)."""
     rng = stable_rng("drum", name, variant)
-    hit = np.asarray(_MAKERS[name](rng, tone), np.float32)
+    hit = np.asarray(_MAKERS[name](rng, tone, key % 12), np.float32)
     hit = fade_edges(hit, fade_in=0.0005, fade_out=0.02)
     return (hit / max(float(np.abs(hit).max()), 1e-9)).astype(np.float32)
 

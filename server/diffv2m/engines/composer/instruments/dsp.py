@@ -128,12 +128,23 @@ def _sos(kind: str, cutoff: float | tuple[float, float], order: int) -> np.ndarr
 
 
 def filtered(x: np.ndarray, kind: str, cutoff: float | tuple[float, float], order: int = 2) -> np.ndarray:
-    """Butterworth low/high/band-pass along the last axis (float32 in, float32 out)."""
+    """Butterworth low/high/band-pass along the last axis (float32 in, float32 out).
+
+    Filters whose lowest corner is at 100 Hz or more run in float32 (half the
+    memory on long buses); lower corners keep float64, whose poles sit too close
+    to the unit circle for single precision.
+    """
     if isinstance(cutoff, tuple):
         cutoff = (max(20.0, cutoff[0]), min(SR * 0.45, cutoff[1]))
+        lowest = cutoff[0]
     else:
         cutoff = float(np.clip(cutoff, 20.0, SR * 0.45))
-    return signal.sosfilt(_sos(kind, cutoff, order), x, axis=-1).astype(np.float32)
+        lowest = cutoff
+    sos = _sos(kind, cutoff, order)
+    if lowest >= 100.0:
+        sos = sos.astype(np.float32)
+        x = np.asarray(x, np.float32)
+    return signal.sosfilt(sos, x, axis=-1).astype(np.float32, copy=False)
 
 
 def noise(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from diffv2m.engines.base import SAMPLE_RATE, GenerationRequest
 # Krumhansl-Kessler key profiles (probe-tone ratings), C major and C minor.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-DURATION = 16.0
+DURATION = 12.0
 EVENTS = frame_quantised_pulse(70.0, DURATION, 0.42, 25.0)  # a slow pulse every mood can follow
 FEATURES = make_features(EVENTS, DURATION, cuts=[8.0])
 SEEDS = (11, 12, 13)
