@@ -97,3 +97,17 @@ def test_bad_input_is_one_line_and_writes_nothing(clip, tmp_path):
         assert last.startswith("diffv2m: error: ") and words in last, last
         assert "Traceback" not in run.stderr
     assert not out.exists()
+
+
+def test_generate_with_diffv2m_weights(clip, tmp_path):
+    from diffv2m.model.testing import write_tiny_weights
+
+    weights = write_tiny_weights(tmp_path / "weights", seed=2)
+    out = tmp_path / "model.wav"
+    run = generate(clip, "--end", 2, "--weights", weights, "--steps", 2, "--seed", 3, "-o", out, "--json", "-q",
+                   cache_dir=tmp_path / "cache")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert summary["engine"] == "diffv2m" and summary["steps"] == 2 and summary["seed"] == 3
+    assert soundfile.info(out).frames == 88_200
+    assert all(0 <= t < 2.0 for t in summary["beats"])

@@ -10,6 +10,7 @@ ones docs/api.md lists. The callback raises ``errors.Cancelled`` to stop a job.
 from __future__ import annotations
 
 import io
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from .settings import Settings
 # Share of the overall progress bar each phase takes.
 FEATURES_SHARE = 0.25
 GENERATE_SHARE = 0.6
+TARGET_LUFS, LUFS_TOLERANCE, PEAK_CEILING_DB = -14.0, 0.5, -1.0
 TIME_DECIMALS = 4  # 0.1 ms is finer than any frame or sample grid an editor uses
 
 
@@ -34,8 +36,8 @@ class Take:
     seed: int
     audio: np.ndarray  # (2, num_samples) float32, 44.1 kHz
     beats: dict[str, Any]  # the GET /jobs/{id}/beats document
-    lufs: float
-    true_peak_db: float
+    lufs: float | None  # None for silence (no loudness to measure)
+    true_peak_db: float | None
 
 
 @dataclass
@@ -88,6 +90,18 @@ def extract(request: JobRequest, settings: Settings, cache: Any, progress: Progr
     return extract_features(source, start, end, settings=settings, clip=clip, progress=progress, cache=cache)
 
 
+def loudness_to_spec(audio: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """-14 LUFS integrated, true peak <= -1 dBTP; audio already there (the composer's) is left untouched."""
+    from .audio.loudness import measure_loudness, normalise_loudness
+
+    lufs, true_peak = measure_loudness(audio, SAMPLE_RATE)
+    if abs(lufs - TARGET_LUFS) <= LUFS_TOLERANCE and true_peak <= PEAK_CEILING_DB:
+        return audio, lufs, true_peak
+    audio = fit_length(normalise_loudness(audio, SAMPLE_RATE, TARGET_LUFS, PEAK_CEILING_DB), audio.shape[1])
+    lufs, true_peak = measure_loudness(audio, SAMPLE_RATE)
+    return audio, lufs, true_peak
+
+
 def beats_document(
     result: GenerationResult, audio: np.ndarray, duration: float, features: VideoFeatures
 ) -> dict[str, Any]:
@@ -129,8 +143,6 @@ def run(
     progress: ProgressFn = no_progress,
 ) -> PipelineOutput:
     """Run a validated, source-checked request to finished takes (in memory)."""
-    from .audio.loudness import measure_loudness, normalise_loudness
-
     began = time.perf_counter()
     engine_name = registry.resolve(request.engine)
     engine = registry.get(engine_name)
@@ -162,9 +174,8 @@ def run(
         progress("tracking beats", after_generation)
         beats = beats_document(result, audio, duration, features)
         progress("normalising", after_generation + (low + share - after_generation) * 0.5)
-        audio = fit_length(normalise_loudness(audio, SAMPLE_RATE), num_samples)
-        lufs, true_peak = measure_loudness(audio, SAMPLE_RATE)
-        takes.append(Take(seed, audio, beats, round(float(lufs), 2), round(float(true_peak), 2)))
+        audio, lufs, true_peak = loudness_to_spec(audio)
+        takes.append(Take(seed, audio, beats, _finite_or_none(lufs), _finite_or_none(true_peak)))
     progress("done", 1.0)
     assert first is not None
     metadata = {
@@ -190,6 +201,10 @@ def run(
         "details": _json_safe(first.extra),  # what the engine reports about how it made take 1
     }
     return PipelineOutput(takes, metadata)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return round(float(value), 2) if math.isfinite(value) else None
 
 
 def _json_safe(value: Any) -> Any:

@@ -79,3 +79,29 @@ def test_render_gives_the_same_frame_at_another_size(make_clip):
         assert big.shape == (168, 224, 3)
         # Colour of the large render matches the analysis image (same decoded picture).
         assert np.abs(big.reshape(-1, 3).mean(0) - frame.image.reshape(-1, 3).mean(0)).max() < 3.0
+
+
+@pytest.mark.parametrize(("codec", "suffix"), [("mpeg4", ".avi"), ("libvpx-vp9", ".webm"), ("libx265", ".mkv")])
+def test_other_codecs_and_containers(tmp_path, codec, suffix):
+    import av
+
+    path = tmp_path / f"clip{suffix}"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        if codec == "libx265":
+            stream.options = {"x265-params": "log-level=none"}
+        for index in range(36):
+            image = np.full((96, 128, 3), 40 + 5 * index, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    info = probe_video(path)
+    assert info.duration == pytest.approx(1.5, abs=0.05)
+    frames = list(iter_frames(path, 0.5, width=64))
+    np.testing.assert_allclose([f.time for f in frames], np.arange(24) / 24, atol=2e-3)
+    # The picture brightens as encoded, frames 12 -> 35 (a lossy codec may repeat a level).
+    levels = [f.image.mean() for f in frames]
+    assert levels[0] == pytest.approx(40 + 5 * 12, abs=6) and levels[-1] == pytest.approx(40 + 5 * 35, abs=6)
+    assert np.all(np.diff(levels) > -1)
