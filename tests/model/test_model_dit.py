@@ -95,14 +95,20 @@ def _conditioning(batch: int, dim: int, emotion: bool) -> DiTConditioning:
     )
 
 
-@pytest.mark.parametrize("fusion", FUSION_VARIANTS)
-def test_every_fusion_variant_runs_and_depends_on_both_contexts_as_designed(fusion):
+def _small_dit(fusion: str = "film_choose") -> DiffV2MTransformer:
+    """A 2-block DiT whose zero-initialised branches are made non-zero (so every path shows in the output)."""
     torch.manual_seed(0)
     dit = DiffV2MTransformer(io_channels=4, embed_dim=64, depth=2, num_heads=2, cond_token_dim=32,
                              global_cond_dim=96, fusion=fusion)  # fmt: skip
     with torch.no_grad():
         for p in dit.parameters():
             p.add_(0.05 * torch.randn_like(p))
+    return dit
+
+
+@pytest.mark.parametrize("fusion", FUSION_VARIANTS)
+def test_every_fusion_variant_runs_and_depends_on_both_contexts_as_designed(fusion):
+    dit = _small_dit(fusion)
     x, cond = torch.randn(2, 4, 9), _conditioning(2, 32, emotion=True)
     t = torch.tensor([0.7, 0.1])
     with torch.no_grad():
@@ -119,11 +125,7 @@ def test_every_fusion_variant_runs_and_depends_on_both_contexts_as_designed(fusi
 
 
 def test_branch_hint_skips_work_without_changing_the_result():
-    torch.manual_seed(0)
-    dit = DiffV2MTransformer(io_channels=4, embed_dim=64, depth=2, num_heads=2, cond_token_dim=32, global_cond_dim=96)
-    with torch.no_grad():
-        for p in dit.parameters():
-            p.add_(0.05 * torch.randn_like(p))
+    dit = _small_dit()
     x, cond = torch.randn(1, 4, 9), _conditioning(1, 32, emotion=True)
     for t, hint in ((0.9, "semantic"), (0.2, "rhythm"), (0.05, "rhythm")):
         times = torch.tensor([t])
@@ -144,11 +146,7 @@ def test_official_fusion_names_map_like_the_released_branches():
 
 
 def test_bf16_forward_stays_close_to_fp32():
-    torch.manual_seed(0)
-    dit = DiffV2MTransformer(io_channels=4, embed_dim=64, depth=2, num_heads=2, cond_token_dim=32, global_cond_dim=96)
-    with torch.no_grad():
-        for p in dit.parameters():
-            p.add_(0.05 * torch.randn_like(p))
+    dit = _small_dit()
     x, cond, t = torch.randn(1, 4, 9), _conditioning(1, 32, emotion=False), torch.tensor([0.15])
     with torch.no_grad():
         reference = dit(x, t, cond)

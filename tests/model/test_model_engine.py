@@ -163,3 +163,27 @@ def test_continuation_pins_the_shared_frames_to_the_previous_window(geometry):
     pinned = stack.sample(conditioning, noise, steps=40, inpaint=Inpainting(known, mask, noise))
     shared = (pinned[..., :20] - known[..., :20]).abs().mean()
     assert shared < 0.2 < (free[..., :20] - known[..., :20]).abs().mean()
+
+
+def test_a_real_clip_through_the_features_and_the_engine(engine, bikes):
+    """bikes.mp4 (10 s, 25 fps, cuts) → PyAV decode + the engine's own tiny CLIP → music for 6.5 s of it."""
+    from diffv2m.features.extract import extract_features
+    from diffv2m.features.semantic import ClipEncoder
+
+    assert isinstance(engine.clip, ClipEncoder)  # loaded once by from_settings, from the weights' clip/ folder
+    analysed = extract_features(bikes, 2.0, 8.5, clip=engine.clip)
+    assert analysed.semantic is not None and analysed.semantic.shape == (7, 512)
+    emotion = resolve_emotion("auto", analysed.clip_valence, analysed.clip_arousal)
+    job = GenerationRequest(features=analysed, emotion=emotion, seed=11, duration=6.5, steps=3)
+    result = engine.generate(job)
+    assert result.audio.shape == (2, round(6.5 * RATE)) and np.isfinite(result.audio).all()
+    assert result.predicted_odf.shape == (7,) and result.extra["rhythm_gain"] == 1.0
+
+
+def test_a_colour_model_hears_the_preset_palette(tmp_path):
+    folder = write_tiny_weights(tmp_path / "colour", emotion_source="colour")
+    colour_engine = DiffV2MEngine.from_settings(Settings(weights=str(folder), device="cpu"))
+    assert colour_engine.describe()["emotion_source"] == "colour"
+    calm, happy = colour_engine.generate(request(3.0, "calm")), colour_engine.generate(request(3.0, "happy"))
+    assert calm.extra["colour_palette_applied"] and happy.extra["colour_palette_applied"]
+    assert not np.allclose(calm.audio, happy.audio)

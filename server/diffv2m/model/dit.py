@@ -76,6 +76,9 @@ class DiffV2MTransformer(ModelMixin, ConfigMixin):
     """v-prediction DiT. ``forward(x, t, conditioning)`` → v, all shapes (B, io_channels, L)."""
 
     config_name = "config.json"
+    # Kept float32 when the rest goes bf16/fp16 (``DiffV2M.to``): bf16 would smear the phases 2πtW. Not diffusers'
+    # ``_keep_in_fp32_modules``, which makes its from_pretrained require accelerate.
+    fp32_modules = ("timestep_features",)
 
     @register_to_config
     def __init__(
@@ -101,7 +104,6 @@ class DiffV2MTransformer(ModelMixin, ConfigMixin):
             raise ValueError(f"rotary_dim {self.rotary} exceeds the head dim {head_dim}")
         context_dim = embed_dim if project_cond_tokens else cond_token_dim
 
-        self.timestep_features = FourierFeatures(timestep_features_dim)
         self.to_timestep_embed = nn.Sequential(
             nn.Linear(timestep_features_dim, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim)
         )
@@ -118,6 +120,7 @@ class DiffV2MTransformer(ModelMixin, ConfigMixin):
         self.blocks = nn.ModuleList(HierarchicalBlock(embed_dim, head_dim, context_dim, fusion) for _ in range(depth))
         self.project_out = nn.Linear(embed_dim, io_channels, bias=False)
         self.postprocess_conv = nn.Conv1d(io_channels, io_channels, 1, bias=False)
+        self.timestep_features = FourierFeatures(timestep_features_dim)  # registered last: ``dtype`` reads the first
         self._init_like_released()
 
     @property

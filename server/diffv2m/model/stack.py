@@ -113,7 +113,8 @@ class DiffV2M:
         return self.transformer.device
 
     def to(self, device: torch.device | str, dit_dtype: torch.dtype = torch.float32) -> DiffV2M:
-        """Move everything; only the DiT changes dtype (the rest is small and stays float32)."""
+        """Move everything; only the DiT changes dtype (the rest is small and stays float32), and its
+        ``fp32_modules`` stay float32 too."""
         for module, dtype in (
             (self.transformer, dit_dtype),
             (self.rhythm_predictor, torch.float32),
@@ -123,6 +124,8 @@ class DiffV2M:
             module.to(device)
             if module.dtype != dtype:
                 module.to(dtype)
+                for name in getattr(module, "fp32_modules", ()):
+                    getattr(module, name).float()  # e.g. the timestep frequencies: bf16 would smear 2πtW
         return self
 
     def eval(self) -> DiffV2M:
