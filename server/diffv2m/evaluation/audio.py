@@ -39,26 +39,13 @@ def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def _load_container_audio(path: Path) -> tuple[np.ndarray, int]:
-    import av
+    """A video's (or .m4a's) audio track through the features package's PyAV reader, at 44.1 kHz.
 
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise InputError(f"{path.name} has no audio track to evaluate.")
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=stream.rate)
-            blocks = []
-            for frame in container.decode(stream):
-                for converted in resampler.resample(frame):
-                    blocks.append(converted.to_ndarray())
-            for converted in resampler.resample(None):
-                blocks.append(converted.to_ndarray())
-            rate = int(stream.rate)
-    except av.error.FFmpegError as exc:
-        raise InputError(f"Cannot decode the audio of {path.name}: {exc}.") from exc
-    if not blocks:
-        raise InputError(f"{path.name} has an empty audio track.")
-    return np.concatenate(blocks, axis=1).astype(np.float32), rate
+    Its errors (no audio stream, damaged audio) are ``VideoError``s: one sentence for the user.
+    """
+    from ..features.audio_rhythm import SAMPLE_RATE, load_audio
+
+    return load_audio(path, SAMPLE_RATE), SAMPLE_RATE
 
 
 @dataclass
