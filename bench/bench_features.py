@@ -9,7 +9,7 @@ reports, each run timed from a cold ``extract_features`` call:
   no_clip     decode + colour + rhythm + cuts: real-time factor (target >= 10x on 2 CPU cores);
   tiny_clip   the same plus a tiny random-weight CLIP (target >= 4x);
   clip_fps    CLIP frames/s of the tiny model on 224x224 crops, on the GPU when there is one,
-              and of --weights (e.g. a local ViT-B/32 folder) when given;
+              and of --weights (e.g. a local ViT-B/32 folder) or --vit-b32 (random init) when given;
   peak_rss    peak resident memory of the process.
 Wall times on a shared machine are noisy: CPU seconds and the load average are reported too.
 """
@@ -122,6 +122,9 @@ def main() -> int:
         "or ultrafast (CAVLC, no deblocking: much cheaper to decode)",
     )
     parser.add_argument("--weights", help="a real CLIP (folder or hub id) to time as well")
+    parser.add_argument(
+        "--vit-b32", action="store_true", help="also time a random-init full-size ViT-B/32 (no weights needed)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     args.clip_dir.mkdir(parents=True, exist_ok=True)
@@ -147,6 +150,13 @@ def main() -> int:
     features, seconds = timed(lambda: extract_features(path, clip=tiny))
     report["tiny_clip"] = figures(info.duration, seconds)
     report["clip_fps"] = {f"tiny ({device})": round(clip_rate(tiny), 1)}
+    if args.vit_b32:
+        from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+        full = ClipEncoder(CLIPVisionModelWithProjection(CLIPVisionConfig()), name="vit-b32-random", device=device)
+        report["clip_fps"][f"ViT-B/32 random init ({device})"] = round(clip_rate(full, 64), 1)
+        _, seconds = timed(lambda: extract_features(path, clip=full))
+        report["vit_b32_clip"] = figures(info.duration, seconds)
     if args.weights:
         real = ClipEncoder.from_pretrained(args.weights, device=device)
         report["clip_fps"][f"{args.weights} ({device})"] = round(clip_rate(real, 128), 1)
