@@ -164,7 +164,10 @@ def main() -> int:
               f"peak RSS {cpu['peak_rss_gib']:.2f} GiB")  # fmt: skip
     if torch.cuda.is_available():
         gpu = report["gpu"] = gpu_part(args)
-        print(f"GPU {gpu['device']}, full size, {gpu['flops_per_step'] / 1e12:.2f} TFLOP per CFG step:")
+        print(
+            f"GPU {gpu['device']}, full size, {gpu['flops_per_step'] / 1e12:.2f} TFLOP per CFG step "
+            "(official code on one H100: 78 ms/step under fp16 autocast, 93 ms fp32; target <= 8 ms):"
+        )
         for key, row in gpu["rows"].items():
             fraction = (
                 f"{100 * row['fraction_of_bf16_peak']:.1f}% of bf16 peak" if "fraction_of_bf16_peak" in row else ""

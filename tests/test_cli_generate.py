@@ -97,6 +97,8 @@ def test_bad_input_is_one_line_and_writes_nothing(clip, tmp_path):
         assert last.startswith("diffv2m: error: ") and words in last, last
         assert "Traceback" not in run.stderr
     assert not out.exists()
+    run = generate(clip, "-o", tmp_path, "--overwrite", cache_dir=tmp_path / "cache")
+    assert run.returncode == 1 and "is a folder" in run.stderr.strip().splitlines()[-1]
 
 
 def test_generate_with_diffv2m_weights(clip, tmp_path):

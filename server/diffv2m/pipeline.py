@@ -25,8 +25,8 @@ from .job_request import JobRequest, feature_source
 from .settings import Settings
 
 # Share of the overall progress bar each phase takes.
-FEATURES_SHARE = 0.25
-GENERATE_SHARE = 0.6
+FEATURES_SHARE = 0.25  # video analysis; the takes share the rest equally
+GENERATION_PART = 0.8  # of each take's share; beat tracking and loudness take the remainder
 TARGET_LUFS, LUFS_TOLERANCE, PEAK_CEILING_DB = -14.0, 0.5, -1.0
 TIME_DECIMALS = 4  # 0.1 ms is finer than any frame or sample grid an editor uses
 
@@ -155,9 +155,10 @@ def run(
     num_samples = round(duration * SAMPLE_RATE)
     takes: list[Take] = []
     first: GenerationResult | None = None
-    share = (1.0 - FEATURES_SHARE) / request.takes
+    take_share = (1.0 - FEATURES_SHARE) / request.takes
     for index, seed in enumerate(request.seeds):
-        low = FEATURES_SHARE + index * share
+        low = FEATURES_SHARE + index * take_share
+        generated = low + take_share * GENERATION_PART
         generation = GenerationRequest(
             features=features,
             emotion=emotion,
@@ -165,15 +166,14 @@ def run(
             duration=duration,
             steps=request.steps,
             guidance=request.guidance,
-            progress=_scaled(progress, low, low + share * GENERATE_SHARE / (1 - FEATURES_SHARE), "generating"),
+            progress=_scaled(progress, low, generated, "generating"),
         )
         result = engine.generate(generation)
         first = first or result
         audio = fit_length(result.audio, num_samples)
-        after_generation = low + share * GENERATE_SHARE / (1 - FEATURES_SHARE)
-        progress("tracking beats", after_generation)
+        progress("tracking beats", generated)
         beats = beats_document(result, audio, duration, features)
-        progress("normalising", after_generation + (low + share - after_generation) * 0.5)
+        progress("normalising", (generated + low + take_share) / 2)
         audio, lufs, true_peak = loudness_to_spec(audio)
         takes.append(Take(seed, audio, beats, _finite_or_none(lufs), _finite_or_none(true_peak)))
     progress("done", 1.0)

@@ -68,7 +68,7 @@ def test_cancel_mid_job_and_while_queued(server, short_clip):
     began = time.monotonic()
     view, _ = server.wait(long_job, timeout=60)
     assert view["state"] == "cancelled"
-    assert time.monotonic() - began < 20, "cancelling must not wait for the job to finish"
+    assert time.monotonic() - began < 5, "cancelling must not wait for the job to finish (~20 s here)"
     for job_id in (long_job, queued_job):
         folder = server.cache_dir / "jobs" / job_id
         assert sorted(p.name for p in folder.iterdir()) == ["job.json"]

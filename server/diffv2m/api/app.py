@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -59,7 +58,7 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
     """The worker's job function: pipeline in memory, then the take files into the store."""
     caches: list[Any] = []  # one feature cache for the server's life, opened by the first job
 
-    def run(record: JobRecord, work: Path, progress: ProgressFn) -> dict[str, Any]:
+    def run(record: JobRecord, progress: ProgressFn) -> dict[str, Any]:
         request = JobRequest.from_dict(record.request)
         if not caches:
             caches.append(pipeline.feature_cache(settings))

@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ..engines.base import ProgressFn
@@ -23,8 +22,8 @@ from .store import FINAL_STATES, INTERRUPTED, JobRecord, JobStore
 
 log = logging.getLogger("diffv2m.api")
 
-# run(record, work_dir, progress) -> result metadata; writes the take files through the store.
-JobRunner = Callable[[JobRecord, Path, ProgressFn], dict[str, Any]]
+# run(record, progress) -> result metadata; writes the take files through the store.
+JobRunner = Callable[[JobRecord, ProgressFn], dict[str, Any]]
 
 
 class QueueFull(Diffv2mError):
@@ -154,9 +153,8 @@ class JobManager:
         return progress
 
     def _run(self, record: JobRecord) -> None:
-        work = self.store.work_dir(record.id)
         try:
-            result = self.runner(record, work, self._progress_for(record))
+            result = self.runner(record, self._progress_for(record))
         except Cancelled:
             self.store.discard_results(record.id)
             if self._stopping:  # the server is shutting down, nobody asked to cancel

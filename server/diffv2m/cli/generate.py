@@ -94,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     outputs = take_outputs(args.output, args.takes if 1 <= args.takes <= MAX_TAKES else 1)
     if not args.output.parent.is_dir():
         raise InputError(f"The output folder {args.output.parent} does not exist.")
+    if args.output.is_dir():
+        raise InputError(f"{args.output} is a folder; give the WAV file to write, e.g. {args.output / 'score.wav'}.")
     if not args.overwrite:
         taken = [p for p in outputs if p.exists()]
         if taken:

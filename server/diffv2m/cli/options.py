@@ -17,7 +17,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--allow-download", action="store_true", default=None, help="let hub ids download (DIFFV2M_ALLOW_DOWNLOAD=1)"
     )
     group.add_argument("--cache-dir", type=Path, help="features and job results (DIFFV2M_CACHE_DIR)")
-    group.add_argument("--cache-cap-mb", type=float, help="size cap of the job results (DIFFV2M_CACHE_CAP_MB)")
+    group.add_argument(
+        "--cache-cap-mb", type=float, help="size cap of each cache: job results, video features (DIFFV2M_CACHE_CAP_MB)"
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
