@@ -13,9 +13,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pyloudnorm
 import pytest
 import soundfile
 from composer_checks import alignment_gain, detect_onsets, recall
+from scipy import signal
 
 from diffv2m.benchmark.videos import ClipSpec, periodic_events
 from diffv2m.emotion import resolve_emotion
@@ -50,6 +52,11 @@ def test_rendered_score_meets_every_visual_event(composer, clip_factory, tmp_pat
     soundfile.write(wav, result.audio.T, SAMPLE_RATE, subtype="PCM_16")
     audio, rate = soundfile.read(wav, dtype="float32", always_2d=True)
     assert rate == SAMPLE_RATE and audio.shape == (round((end - start) * SAMPLE_RATE), 2)
+
+    # Loudness of the file itself, measured independently: -14 LUFS +-1 LU, true peak <= -1 dBTP, no DC.
+    lufs = pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(audio.astype(np.float64))
+    peak = 20 * np.log10(np.abs(signal.resample_poly(audio.astype(np.float64), 4, 1, axis=0)).max())
+    assert abs(lufs + 14.0) <= 1.0 and peak <= -1.0 + 0.05 and np.abs(audio.mean(axis=0)).max() < 1e-3
 
     visual = truth.event_times[(truth.event_times >= start) & (truth.event_times < end)] - start
     onsets = detect_onsets(audio.T)
