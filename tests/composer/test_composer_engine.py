@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from composer_checks import frame_quantised_pulse, make_features
+from composer_checks import detect_onsets, frame_quantised_pulse, make_features
 
 from diffv2m.emotion import PRESETS, resolve_emotion
 from diffv2m.engines.base import SAMPLE_RATE, GenerationRequest
@@ -112,3 +112,17 @@ def test_bad_requests_get_one_clear_message(composer, duration, seed):
     with pytest.raises(InputError) as error:
         composer.generate(GenerationRequest(FEATURES, PRESETS["calm"], seed, duration))
     assert error.value.message.endswith(".") and "\n" not in error.value.message
+
+
+def test_flickering_picture_does_not_become_a_drum_roll(composer):
+    """Dozens of events a second and a cut every half second: still music, onsets stay sparse."""
+    rng = np.random.default_rng(9)
+    duration = 10.0
+    events = np.sort(rng.uniform(0.0, duration, 250))
+    features = make_features(events, duration, cuts=list(np.arange(0.5, duration, 0.5)), strengths=rng.random(250))
+    result = generate(composer, features, "tense", seed=4)
+    onsets = detect_onsets(result.audio)
+    assert onsets.size < 8 * duration
+    assert -15.0 <= result.extra["lufs"] <= -13.0 and result.extra["true_peak_db"] <= -1.0
+    shortest_beat = 60.0 / max(section["tempo"] for section in result.extra["sections"])
+    assert np.all(np.diff(result.beats) >= 0.5 * shortest_beat - 1e-9)  # a cut may shorten a beat, not split it

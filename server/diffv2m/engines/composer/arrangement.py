@@ -2,10 +2,9 @@
 
 Layers: drums (pattern family of the mood, density from the section's motion),
 bass (chord roots in a pattern), a sustained texture bed, a harmony instrument
-(comping or sustained chords), the melody, and the *accent layer* that makes the
-picture audible: every visual event gets a drum hit on the lattice step it sits
-on (or, off the lattice, exactly on the event with a chord stab), every cut a
-cymbal. The piece ends on the tonic chord, left to ring out.
+(comping or sustained chords), the melody, and the accent layer (accents.py)
+that makes the picture audible. Fills lead into cuts, risers swell into busy
+sections, and the piece ends on the tonic chord, left to ring out.
 """
 
 from __future__ import annotations
@@ -15,12 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...features.types import VideoFeatures
-from .grid import TOLERANCE, BeatGrid
+from .accents import accent_notes
+from .grid import BeatGrid
 from .harmony import bass_pitch, choose_progressions, chord_on, chord_size, voice_chord
 from .melody import melody_for_section
 from .patterns import (
-    ACCENT_DRUM,
-    ACCENT_VELOCITY,
     ARPEGGIO,
     BACKBEAT,
     BASS_LINES,
@@ -29,7 +27,6 @@ from .patterns import (
     FILLS,
     HALF_TIME,
     SOFT_DRUMS,
-    STRONG_DRUMS,
     SUSTAINED_HARMONY,
 )
 from .style import Style
@@ -43,16 +40,6 @@ BASS_VOICE = {
     "tense": "bass_pulse",
     "epic": "bass_synth",
 }
-STAB_VOICE = {
-    "calm": "epiano",
-    "sad": "piano",
-    "mysterious": "bell_dark",
-    "happy": "pluck",
-    "tense": "pluck",
-    "epic": "brass",
-}
-MIN_EVENT_STRENGTH = 0.15  # weaker off-grid events are left to the groove
-CRASH_GAP = 2.0  # seconds between cut cymbals at least
 PRE_ROLL = 0.8  # seconds the opening bed chord starts before the range (the file fades in over 4 ms)
 
 
@@ -229,56 +216,6 @@ def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until
                 for pitch in keys:
                     notes.append(Note(style.harmony_voice, time, length, pitch, style.velocity * weight, "harmony"))
     return notes
-
-
-def _lattice(bars: list[Bar]) -> np.ndarray:
-    times = [t for bar in bars for p in range(POSITIONS) if (t := bar.position_time(p)) is not None]
-    return np.unique(np.asarray(times, np.float64))
-
-
-def accent_notes(
-    notes: list[Note], bars: list[Bar], features: VideoFeatures, style: Style, duration: float
-) -> list[Note]:
-    """An audible hit on every visual event, a cymbal on every cut."""
-    lattice = _lattice(bars)
-    strong = {round(n.time, 4) for n in notes if n.voice in STRONG_DRUMS and n.velocity >= ACCENT_VELOCITY}
-    drum = ACCENT_DRUM[style.preset]
-    added: list[Note] = []
-    starts = np.array([bar.start for bar in bars]) if bars else np.zeros(0)
-    for time, strength in zip(features.event_times, _strengths(features), strict=True):
-        if not 0.0 <= time < duration or strength < MIN_EVENT_STRENGTH:
-            continue
-        nearest = float(lattice[np.argmin(np.abs(lattice - time))]) if lattice.size else np.inf
-        on_lattice = abs(nearest - time) <= TOLERANCE
-        anchor = nearest if on_lattice else float(time)
-        velocity = float(np.clip(0.55 + 0.45 * strength, 0.0, 1.0)) * (0.7 + 0.3 * style.velocity)
-        if round(anchor, 4) not in strong:
-            added.append(Note(drum, anchor, 0.0, 0, velocity))
-            strong.add(round(anchor, 4))
-        if not on_lattice and strength >= 0.5 and bars:
-            bar = bars[max(0, int(np.searchsorted(starts, anchor, side="right")) - 1)]
-            voice = STAB_VOICE[style.preset]
-            register = 12 * (style.octave - 5)
-            for pitch in voice_chord(bar.chord, None, 60 + register, 79 + register, 3):
-                added.append(Note(voice, anchor, 0.2, pitch, 0.8 * velocity, "stabs"))
-    last_crash = -np.inf
-    for cut in sorted(float(c) for c in features.cut_times if 0.0 < c < duration):
-        nearest = float(lattice[np.argmin(np.abs(lattice - cut))]) if lattice.size else np.inf
-        anchor = nearest if abs(nearest - cut) <= TOLERANCE else cut
-        if anchor - last_crash >= CRASH_GAP:
-            added.append(Note("crash", anchor, 0.0, 0, 0.55 + 0.15 * style.velocity))
-            last_crash = anchor
-        if round(anchor, 4) not in strong:
-            added.append(Note("kick", anchor, 0.0, 0, 0.9 * style.velocity))
-            strong.add(round(anchor, 4))
-    return added
-
-
-def _strengths(features: VideoFeatures) -> np.ndarray:
-    strengths = np.asarray(features.event_strengths, np.float64)
-    if strengths.size != np.asarray(features.event_times).size:
-        return np.ones(np.asarray(features.event_times).size)
-    return np.clip(strengths, 0.0, 1.0)
 
 
 def riser_notes(bars: list[Bar], grid: BeatGrid, levels: list[int]) -> list[Note]:
