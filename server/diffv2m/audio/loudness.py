@@ -192,7 +192,9 @@ def normalise_and_measure(
         return (silent[0] if squeeze else silent), -math.inf, -math.inf
     limit = 10.0 ** (true_peak_db / 20.0)
     ceiling = limit * 10.0 ** (-0.4 / 20.0)  # sample-domain ceiling; inter-sample overs need headroom
-    gain_db = target_lufs - loudness
+    measured = loudness  # of ``channels`` itself
+    gain_db = target_lufs - measured
+    sample_peak = float(np.abs(channels).max())
     result, peak = channels, 0.0
     for _ in range(4):
         gain = 10.0 ** (gain_db / 20.0)
@@ -203,6 +205,10 @@ def normalise_and_measure(
             del result
             result = limit_peaks(channels, sr, ceiling, gain)
             peak = true_peak(result)
+        if sample_peak * gain <= ceiling:
+            # The limiter left it alone: a pure gain, whose loudness BS.1770 gives exactly.
+            loudness = measured + gain_db
+            break
         loudness = integrated_loudness(result, sr)
         if abs(target_lufs - loudness) < 0.15 or peak > limit:
             break
