@@ -10,6 +10,8 @@ cache emptied first (a cold start, what a first Generate costs):
   * normalise: loudness normalisation + true-peak limiting (shared with Diff-V2M),
   * generate (warm): a whole generate() again with the note cache filled, as a
     Regenerate with another seed of the same mood would partly enjoy.
+  * peak memory: what the whole generate() allocates at its peak (tracemalloc,
+    in a separate untimed run; numpy arrays are traced).
 Wall-clock and process CPU seconds are both printed (the CPU figure is steadier
 on a shared machine), with the real-time factor = audio seconds / wall seconds.
 """
@@ -20,6 +22,7 @@ import argparse
 import json
 import platform
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -87,7 +90,8 @@ def main() -> None:
     rows = []
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {platform.system()}, python {platform.python_version()}")
-    print(f"{'seconds':>8} {'emotion':>10} {'compose+render':>22} {'normalise':>16} {'generate warm':>16}")
+    header = f"{'seconds':>8} {'emotion':>10} {'compose+render':>22} {'normalise':>16} {'generate warm':>16}"
+    print(f"{header} {'peak MB':>8}")
     for duration in args.durations:
         features = pulse_features(duration)
         for emotion in args.emotions:
@@ -101,6 +105,11 @@ def main() -> None:
             _, norm_wall, norm_cpu = timed(normalise_and_measure, audio, SAMPLE_RATE)
             request = GenerationRequest(features, PRESETS[emotion], 7, duration)
             _, warm_wall, _ = timed(engine.generate, request)
+            NOTE_CACHE.clear()
+            tracemalloc.start()
+            engine.generate(request)
+            peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+            tracemalloc.stop()
             row = {
                 "duration": duration,
                 "emotion": emotion,
@@ -111,11 +120,13 @@ def main() -> None:
                 "normalise_cpu": norm_cpu,
                 "generate_warm_wall": warm_wall,
                 "generate_realtime_factor_cold_estimate": duration / (wall + norm_wall),
+                "generate_peak_mb": peak_mb,
             }
             rows.append(row)
             print(
                 f"{duration:8.0f} {emotion:>10} {wall:6.2f} s ({duration / wall:5.0f}x, cpu {cpu:5.2f})"
                 f" {norm_wall:6.2f} s (cpu {norm_cpu:4.1f}) {warm_wall:6.2f} s ({duration / warm_wall:4.0f}x)"
+                f" {peak_mb:8.0f}"
             )
     if args.json:
         with open(args.json, "w") as handle:
