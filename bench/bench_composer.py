@@ -72,9 +72,7 @@ def compose_and_render(features: VideoFeatures, emotion: str, seed: int, duratio
     )
     score = arrange(grid, features, style, seed, duration)
     samples = round(duration * SAMPLE_RATE)
-    return render(
-        score.notes, samples, style.brightness, style.reverb, style.balance, style.tonic, seed, lambda s, f: None
-    )
+    return render(score.notes, samples, style.brightness, style.reverb, style.balance, style.tonic, lambda s, f: None)
 
 
 def main() -> None:

@@ -106,7 +106,6 @@ class ComposerEngine:
             style.reverb,
             style.balance,
             style.tonic,
-            request.seed,
             progress,
         )
         progress("normalising", 0.0)

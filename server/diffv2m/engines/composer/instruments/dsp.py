@@ -87,35 +87,39 @@ def phase_ramp(
 
 
 def lookup(table: np.ndarray, phase: np.ndarray) -> np.ndarray:
-    """Linear-interpolated wavetable read at ``phase`` (cycles; any size, wraps)."""
+    """Linear-interpolated wavetable read at ``phase`` (cycles, >= 0; wraps)."""
     position = phase * TABLE_SIZE
-    whole = np.floor(position)
+    whole = position.astype(np.int64)  # phases are never negative: truncation is floor
     frac = (position - whole).astype(np.float32)
-    index = whole.astype(np.int64) & (TABLE_SIZE - 1)  # TABLE_SIZE is a power of two: & wraps
-    low = table[index]
-    return low + frac * (table[index + 1] - low)
+    whole &= TABLE_SIZE - 1  # TABLE_SIZE is a power of two: & wraps
+    low = table[whole]
+    return low + frac * (table[whole + 1] - low)
 
 
-def envelope(
-    n_on: int, n_total: int, attack: float, decay: float = 0.0, sustain: float = 1.0, curve: float = 0.0
-) -> np.ndarray:
-    """Amplitude envelope: linear attack, exponential decay to ``sustain``, raised-cosine release.
+def envelope(n: int, attack: float, decay: float = 0.0, sustain: float = 1.0, curve: float = 0.0) -> np.ndarray:
+    """Amplitude shape of a held note: linear attack, exponential decay to ``sustain``.
 
     ``curve`` > 0 adds a slow exponential fade (time constant in seconds) on top,
-    for plucked or struck sounds. The release starts at ``n_on`` and reaches
-    exactly zero at ``n_total``; every segment is continuous, so no clicks.
+    for plucked or struck sounds. There is no release here: a note of any length
+    is this shape cut by :func:`release_gate`, which is what lets one rendering
+    serve every length of the same note.
     """
-    t = np.arange(n_total, dtype=np.float32) / SR
+    t = _seconds(n).astype(np.float32)
     attack = max(attack, 0.002)
     env = np.minimum(t / attack, 1.0)
     if decay > 0:
-        env = env * (sustain + (1.0 - sustain) * np.exp(-np.maximum(t - attack, 0.0) / decay))
+        env *= sustain + (1.0 - sustain) * np.exp(-np.maximum(t - attack, 0.0) / decay)
     if curve > 0:
-        env = env * np.exp(-np.maximum(t - attack, 0.0) / curve)
-    n_release = max(1, n_total - n_on)
-    tail = np.arange(n_release, dtype=np.float32) / n_release
-    env[n_on:] *= 0.5 * (1.0 + np.cos(np.pi * tail[: n_total - n_on]))
-    return env.astype(np.float32)
+        env *= np.exp(-np.maximum(t - attack, 0.0) / curve)
+    return env
+
+
+@functools.lru_cache(maxsize=64)
+def release_gate(n: int) -> np.ndarray:
+    """Raised-cosine fall from 1 to 0 over ``n`` samples (the note-off): continuous, so no click."""
+    ramp = 0.5 * (1.0 + np.cos(np.pi * (np.arange(n) + 1) / n))
+    ramp.setflags(write=False)
+    return ramp.astype(np.float32)
 
 
 def release_samples(seconds: float) -> int:
