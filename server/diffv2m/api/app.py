@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import __version__, pipeline
 from ..engines.base import ProgressFn
 from ..engines.registry import EngineRegistry
-from ..errors import Diffv2mError
+from ..errors import Diffv2mError, InputError
 from ..job_request import JobRequest, user_message
 from ..settings import Settings
 from .jobs import JobManager
@@ -103,7 +103,10 @@ def create_app(settings: Settings | None = None, *, registry: EngineRegistry | N
     settings = settings or Settings()
     check_bind(settings)
     registry = registry or EngineRegistry(settings)
-    store = JobStore(settings.cache_dir / "jobs", int(settings.cache_cap_mb * MB))
+    try:
+        store = JobStore(settings.cache_dir / "jobs", int(settings.cache_cap_mb * MB))
+    except OSError as exc:
+        raise InputError(f"The cache folder {settings.cache_dir} cannot be used ({exc.strerror or exc}).") from exc
     manager = JobManager(store, make_runner(settings, registry, store), settings.max_queue)
     manager.before_first_job = lambda: _warm_up(settings, registry)
 

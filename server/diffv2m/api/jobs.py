@@ -136,9 +136,6 @@ class JobManager:
                 with self._condition:
                     self._running = None
                     self._cancel.pop(job_id, None)
-            self.store.enforce_cap(self.records())
-            with self._condition:
-                self._records = {k: v for k, v in self._records.items() if self.store.job_dir(k).is_dir()}
 
     def _progress_for(self, record: JobRecord) -> ProgressFn:
         cancel = self._cancel[record.id]
@@ -171,9 +168,17 @@ class JobManager:
         else:
             with self._condition:
                 record.result = result
+            # Make room before anyone can see this job done: a client reading "done" then
+            # finds the cache already within its cap (this job, still running, is never evicted).
+            self._evict_old_results()
             self._finish(record, "done", None)
         finally:
             self.store.discard_work(record.id)
+
+    def _evict_old_results(self) -> None:
+        for job_id in self.store.enforce_cap(self.records()):
+            with self._condition:
+                self._records.pop(job_id, None)
 
     def _finish(self, record: JobRecord, state: str, message: str | None) -> None:
         assert state in FINAL_STATES
