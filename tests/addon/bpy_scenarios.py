@@ -11,6 +11,7 @@ in headless bpy, so jobs are driven by calling the add-on's tick directly.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import sys
@@ -18,233 +19,38 @@ import tempfile
 import time
 import traceback
 
+faulthandler.enable()  # a crash inside Blender prints where it happened
 CONFIG = json.load(open(sys.argv[1], encoding="utf-8"))
 _USER = tempfile.mkdtemp(prefix="bpy-user-", dir=CONFIG.get("tmp"))
 for _key in ("BLENDER_USER_RESOURCES", "BLENDER_USER_CONFIG", "BLENDER_USER_SCRIPTS", "BLENDER_USER_EXTENSIONS"):
     os.environ[_key] = os.path.join(_USER, _key.lower())
 
 import bpy  # noqa: E402  (the user folders must be set first)
+import bpy_scene  # noqa: E402
+from bpy_scene import (  # noqa: E402
+    MODULE,
+    add_movie,
+    addon,
+    check_connection,
+    collection,
+    draw_panel,
+    draw_preferences,
+    drive,
+    get_frame,
+    new_scene,
+    observe,
+    plan,
+    prefs,
+    recording_progress,
+    require_score,
+    run_operator,
+    select_only,
+    sequencer_override,
+    set_frame,
+    state,
+)
 
-MODULE = "bl_ext.user_default.diffv2m_score"
-JOB_TIMEOUT = float(CONFIG.get("job_timeout", 240))
-
-
-# -- scene building ------------------------------------------------------------
-def set_frame(strip, new: str, old: str, value) -> None:
-    """Set a frame property by its 5.3 name where it exists (no DeprecationWarning), else the old one."""
-    setattr(strip, new if new in strip.bl_rna.properties else old, value)
-
-
-def get_frame(strip, new: str, old: str):
-    return getattr(strip, new if new in strip.bl_rna.properties else old)
-
-
-def collection(editor):
-    return editor.strips if hasattr(editor, "strips") else editor.sequences
-
-
-def all_strips(editor):
-    return list(editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all)
-
-
-def sequencer_override(scene):
-    """A context with a Sequencer area showing ``scene`` (what the sidebar buttons run in)."""
-    window = bpy.context.window_manager.windows[0]
-    window.scene = scene
-    if hasattr(window.workspace, "sequencer_scene"):
-        window.workspace.sequencer_scene = scene
-    area = window.screen.areas[-1]
-    area.type = "SEQUENCE_EDITOR"
-    region = next(r for r in area.regions if r.type == "WINDOW")
-    return bpy.context.temp_override(window=window, area=area, region=region)
-
-
-def new_scene(name: str, fps: int, fps_base: float):
-    scene = bpy.data.scenes.new(name)
-    scene.render.fps, scene.render.fps_base = fps, fps_base
-    scene.sequence_editor_create()
-    with sequencer_override(scene):
-        pass
-    return scene
-
-
-def add_movie(scene, name, path, channel, start, trim_start=0, trim_end=0, auto_rate=False):
-    """A movie strip whose first visible frame is ``start``, cut ``trim_*`` timeline frames in."""
-    editor = scene.sequence_editor
-    if auto_rate:  # what the UI does: play at the media's speed in a scene of another rate
-        before = {s.name for s in all_strips(editor)}
-        props = {p.identifier for p in bpy.ops.sequencer.movie_strip_add.get_rna_type().properties}
-        kwargs = {
-            "filepath": path,
-            "frame_start": start - trim_start,
-            "channel": channel,
-            "sound": False,
-            "adjust_playback_rate": True,
-            "use_framerate": False,
-        }
-        for flag in ("move_strips", "move_strips_after_add"):  # default True crashes headless 5.0/5.3
-            if flag in props:
-                kwargs[flag] = False
-        with sequencer_override(scene):
-            bpy.ops.sequencer.movie_strip_add(**kwargs)
-        strip = next(s for s in all_strips(editor) if s.name not in before)
-        strip.name = name
-    else:
-        strip = collection(editor).new_movie(name, path, channel, start - trim_start)
-    left = get_frame(strip, "left_handle", "frame_final_start")
-    right = get_frame(strip, "right_handle", "frame_final_end")
-    set_frame(strip, "left_handle", "frame_final_start", left + trim_start)
-    set_frame(strip, "right_handle", "frame_final_end", right - trim_end)
-    return strip
-
-
-def select_only(scene, names):
-    for strip in all_strips(scene.sequence_editor):
-        strip.select = strip.name in names
-
-
-# -- observing -----------------------------------------------------------------
-def observe(scene) -> dict:
-    strips = []
-    for s in all_strips(scene.sequence_editor):
-        tag = s.get("diffv2m_score")
-        strips.append(
-            {
-                "name": s.name,
-                "type": s.type,
-                "channel": s.channel,
-                "left": get_frame(s, "left_handle", "frame_final_start"),
-                "right": get_frame(s, "right_handle", "frame_final_end"),
-                "tag": tag.to_dict() if tag is not None else None,
-                "sound": bpy.path.abspath(s.sound.filepath) if s.type == "SOUND" else None,
-            }
-        )
-    markers = sorted([m.name, m.frame] for m in scene.timeline_markers)
-    return {"strips": sorted(strips, key=lambda s: s["name"]), "markers": markers}
-
-
-class RecordingLayout:
-    """Stands in for UILayout when drawing headless (no region draws): records what a draw
-    asks for and checks it against the real API (icon names, operator ids, property names)."""
-
-    ICONS = frozenset(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
-
-    def __init__(self, log: dict) -> None:
-        self.log = log
-
-    def __getattr__(self, method: str):
-        def call(*args, **kwargs):
-            log = self.log
-            if kwargs.get("icon") is not None and kwargs["icon"] not in self.ICONS:
-                log["problems"].append(f"unknown icon {kwargs['icon']}")
-            if method == "operator":
-                category, _, name = args[0].partition(".")
-                if not hasattr(getattr(bpy.ops, category), name):
-                    log["problems"].append(f"unknown operator {args[0]}")
-                log["operators"].append(args[0])
-            elif method == "prop":
-                if args[1] not in args[0].bl_rna.properties:
-                    log["problems"].append(f"unknown property {args[1]}")
-                log["props"].append(args[1])
-            elif method in ("label", "progress"):
-                log[method].append(kwargs.get("text"))
-            return RecordingLayout(log)
-
-        return call
-
-
-class WithLayout:
-    """``self`` for a draw method: the real object, with a recording layout."""
-
-    def __init__(self, real, layout) -> None:
-        self._real, self.layout = real, layout
-
-    def __getattr__(self, name: str):
-        return getattr(self._real, name)
-
-
-def draw_panel(scene) -> dict:
-    log = {"problems": [], "operators": [], "props": [], "label": [], "progress": []}
-    with sequencer_override(scene):
-        bpy.types.SEQUENCER_PT_diffv2m_score.draw(WithLayout(None, RecordingLayout(log)), bpy.context)
-    return log
-
-
-def draw_preferences() -> dict:
-    log = {"problems": [], "operators": [], "props": [], "label": [], "progress": []}
-    prefs().draw.__func__(WithLayout(prefs(), RecordingLayout(log)), bpy.context)
-    return log
-
-
-def require_score(observed: dict) -> None:
-    """Stop the scenario with the add-on's own message when no score was placed (the rest depends on it)."""
-    if not any(s["tag"] for s in observed["strips"]):
-        raise RuntimeError(f"no score was placed: {state()['message']}")
-
-
-def addon():
-    return sys.modules[MODULE]
-
-
-def state() -> dict:
-    s = bpy.context.window_manager.diffv2m_score_state
-    return {
-        "running": s.running,
-        "stage": s.stage,
-        "progress": s.progress,
-        "message": s.message,
-        "level": s.message_level,
-    }
-
-
-def run_operator(scene, name: str) -> str | None:
-    """Run a sidebar operator as a click would; returns its error report, if any."""
-    with sequencer_override(scene):
-        try:
-            getattr(bpy.ops.diffv2m, name)()
-        except RuntimeError as exc:  # background bpy raises ERROR reports
-            return str(exc)
-    return None
-
-
-def drive(timeout: float = JOB_TIMEOUT) -> list[dict]:
-    """Tick until the job ends (timers never fire headless); returns the progress seen."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while addon().ticker.tick() is not None:
-        seen.append(
-            {
-                "stage": bpy.context.window_manager.diffv2m_score_state.stage,
-                "progress": bpy.context.window_manager.diffv2m_score_state.progress,
-            }
-        )
-        if time.monotonic() > deadline:
-            addon().ticker.cancel()
-            raise TimeoutError("the job did not finish in time")
-        time.sleep(0.05)
-    return seen
-
-
-def plan(scene) -> dict:
-    with sequencer_override(scene):
-        p = addon().snapshot.plan_from_context(bpy.context)
-    return {
-        "frames": [p.frames.start, p.frames.end],
-        "fps": [p.fps.numerator, p.fps.denominator],
-        "segments": [dict(s.as_request(), strip=s.strip, frames=[s.frames.start, s.frames.end]) for s in p.segments],
-    }
-
-
-def prefs():
-    return bpy.context.preferences.addons[MODULE].preferences
-
-
-def check_connection() -> dict:
-    with sequencer_override(bpy.context.window_manager.windows[0].scene):
-        bpy.ops.diffv2m.check_server()
-    drive(10)
-    status = addon().connection.STATUS
-    return {"state": status.state, "text": status.text, "engines": status.engine_lines()}
+bpy_scene.JOB_TIMEOUT = float(CONFIG.get("job_timeout", 240))
 
 
 # -- scenarios -----------------------------------------------------------------
@@ -305,12 +111,13 @@ def scenario_score(config: dict) -> dict:
     settings.emotion, settings.use_random_seed, settings.seed = "calm", False, 11
     out["panel_idle"] = draw_panel(scene)
     out["preferences_draw"] = draw_preferences()
-    out["generate_error"] = run_operator(scene, "generate_score")
-    while addon().ticker.active() is not None and bpy.context.window_manager.diffv2m_score_state.progress == 0:
-        addon().ticker.tick()
-        time.sleep(0.02)
-    out["panel_running"] = draw_panel(scene)
-    out["generate_progress"] = drive()
+    with recording_progress() as applied:
+        out["generate_error"] = run_operator(scene, "generate_score")
+        # Drawn before any tick: on a fast machine with the features cached the whole job can
+        # end within one tick, so "running" is only certain right after the click.
+        out["panel_running"] = draw_panel(scene)
+        drive()
+    out["generate_progress"] = applied
     out["panel_done"] = draw_panel(scene)
     out["after_generate"] = observe(scene)
     out["generate_state"] = state()

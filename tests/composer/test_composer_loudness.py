@@ -22,7 +22,7 @@ def reference_lufs(audio: np.ndarray) -> float:
     return pyloudnorm.Meter(SR).integrated_loudness(np.atleast_2d(audio).T.astype(np.float64))
 
 
-def test_signal(seconds: float = 6.0, level: float = 0.05, seed: int = 0) -> np.ndarray:
+def music_like_signal(seconds: float = 6.0, level: float = 0.05, seed: int = 0) -> np.ndarray:
     """Band-limited noise plus a chord with sharp transients: music-like crest factor."""
     rng = np.random.default_rng(seed)
     t = np.arange(round(seconds * SR)) / SR
@@ -34,12 +34,9 @@ def test_signal(seconds: float = 6.0, level: float = 0.05, seed: int = 0) -> np.
     return (level * (chord + 0.5 * noise + 0.3 * clicks)).astype(np.float32)
 
 
-test_signal.__test__ = False  # a helper, not a test
-
-
 @pytest.mark.parametrize("level", [0.002, 0.05, 0.6])
 def test_normalise_hits_target_loudness_and_true_peak(level):
-    audio = test_signal(level=level)
+    audio = music_like_signal(level=level)
     out = normalise_loudness(audio, SR)
     assert out.shape == audio.shape and out.dtype == np.float32
     assert abs(reference_lufs(out) - -14.0) <= 0.5
@@ -62,13 +59,13 @@ def test_true_peak_sees_inter_sample_overs():
 
 
 def test_dc_is_removed():
-    audio = test_signal() + np.float32(0.2)
+    audio = music_like_signal() + np.float32(0.2)
     out = normalise_loudness(audio, SR)
     assert np.abs(out.mean(axis=1)).max() < 1e-3
 
 
 def test_mono_short_and_silent_inputs():
-    mono = test_signal(seconds=0.25)[0]
+    mono = music_like_signal(seconds=0.25)[0]
     out = normalise_loudness(mono, SR)
     assert out.shape == mono.shape
     assert np.isfinite(out).all() and np.abs(out).max() > 0
