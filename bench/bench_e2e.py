@@ -69,9 +69,7 @@ def time_pipeline(clip: Path, engine: str, settings: Settings, repeats: int) -> 
             run_settings = Settings(**{**settings.__dict__, "cache_dir": Path(cache_dir)})
             request = check_sources(validate(JobRequest(video=str(clip), end=CLIP_SECONDS, seed=k, engine=engine)))
             began = time.perf_counter()
-            output = pipeline.run(
-                request, settings=run_settings, registry=registry, cache=pipeline.feature_cache(run_settings)
-            )
+            output = pipeline.run(request, registry=registry, cache=pipeline.feature_cache(run_settings))
             pipeline.wav_bytes(output.takes[0].audio)
             elapsed = time.perf_counter() - began
         if k:

@@ -82,12 +82,12 @@ def feature_cache(settings: Settings) -> Any:
     return FeatureCache.from_settings(settings)
 
 
-def extract(request: JobRequest, settings: Settings, cache: Any, progress: ProgressFn, clip: Any) -> VideoFeatures:
-    """Features for the request's range: one file, or a timeline of segments."""
+def extract(request: JobRequest, cache: Any, progress: ProgressFn, clip: Any) -> VideoFeatures:
+    """Features for the request's range (one file, or a timeline of segments) at the paper's settings."""
     from .features.extract import extract_features
 
     source, start, end = feature_source(request)
-    return extract_features(source, start, end, settings=settings, clip=clip, progress=progress, cache=cache)
+    return extract_features(source, start, end, clip=clip, progress=progress, cache=cache)
 
 
 def loudness_to_spec(audio: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -137,7 +137,6 @@ def beats_document(
 def run(
     request: JobRequest,
     *,
-    settings: Settings,
     registry: EngineRegistry,
     cache: Any = None,
     progress: ProgressFn = no_progress,
@@ -146,9 +145,7 @@ def run(
     began = time.perf_counter()
     engine_name = registry.resolve(request.engine)
     engine = registry.get(engine_name)
-    features = extract(
-        request, settings, cache, _scaled(progress, 0.0, FEATURES_SHARE), clip=registry.clip_for(engine_name)
-    )
+    features = extract(request, cache, _scaled(progress, 0.0, FEATURES_SHARE), clip=registry.clip_for(engine_name))
     features_s = time.perf_counter() - began
     emotion = resolve_emotion(request.emotion, features.clip_valence, features.clip_arousal)
     duration = request.music_duration

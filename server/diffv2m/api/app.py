@@ -63,7 +63,7 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
         if not caches:
             caches.append(pipeline.feature_cache(settings))
         try:
-            output = pipeline.run(request, settings=settings, registry=registry, cache=caches[0], progress=progress)
+            output = pipeline.run(request, registry=registry, cache=caches[0], progress=progress)
         except Diffv2mError as exc:
             exc.message = user_message(exc.message, record.names)
             raise

@@ -124,9 +124,7 @@ def run(args: argparse.Namespace) -> int:
     registry.resolve(request.engine)  # a clear error before any video work
     bar = _ProgressBar(enabled=not args.quiet)
     try:
-        result = pipeline.run(
-            request, settings=settings, registry=registry, cache=pipeline.feature_cache(settings), progress=bar
-        )
+        result = pipeline.run(request, registry=registry, cache=pipeline.feature_cache(settings), progress=bar)
     finally:
         bar.close()
     for take, path in zip(result.takes, outputs, strict=True):

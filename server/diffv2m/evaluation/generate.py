@@ -59,7 +59,7 @@ def generate_missing(
             validate(JobRequest(video=str(video.resolve()), emotion=emotion, seed=seed, engine=engine))
         )
         began = time.perf_counter()
-        result = pipeline.run(request, settings=settings, registry=registry)
+        result = pipeline.run(request, registry=registry)
         elapsed = time.perf_counter() - began
         temporary = out.with_name(out.name + ".partial")
         temporary.write_bytes(pipeline.wav_bytes(result.takes[0].audio))

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from contextlib import closing
 
 from ..engines.base import ProgressFn, no_progress
-from ..settings import Settings
 from ..video.probe import check_readable
 from .cache import FeatureCache, cache_key, content_fingerprint
 from .colour import ColourAnalyser
@@ -75,7 +74,7 @@ def extract_features(
     start: float = 0.0,
     end: float | None = None,
     *,
-    settings: FeatureSettings | Settings = FeatureSettings(),  # noqa: B008 - frozen dataclass, safe default
+    settings: FeatureSettings = FeatureSettings(),  # noqa: B008 - frozen dataclass, safe default
     clip: ClipEncoder | None = None,
     progress: ProgressFn = no_progress,
     cache: FeatureCache | None = None,
@@ -84,11 +83,8 @@ def extract_features(
 
     All times in the result are seconds from the range start. With ``cache``, a
     result for the same file contents, range, settings and CLIP model is returned
-    without decoding. ``settings`` may also be the application ``Settings``: it
-    holds no analysis options, so that means the default ``FeatureSettings``.
+    without decoding.
     """
-    if not isinstance(settings, FeatureSettings):
-        settings = FeatureSettings()
     key = request_key(source, start, end, settings, clip)
     if cache is not None and (hit := cache.get(key)) is not None:
         progress("decoding video", 1.0)
