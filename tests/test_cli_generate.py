@@ -111,5 +111,18 @@ def test_generate_with_diffv2m_weights(clip, tmp_path):
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert summary["engine"] == "diffv2m" and summary["steps"] == 2 and summary["seed"] == 3
+    assert summary["sampler"] == "dpmpp-2m"
     assert soundfile.info(out).frames == 88_200
     assert all(0 <= t < 2.0 for t in summary["beats"])
+
+    # The released sampler, chosen by flag: same seed, another sampler, other audio.
+    ddim_out = tmp_path / "ddim.wav"
+    run = generate(clip, "--end", 2, "--weights", weights, "--steps", 2, "--seed", 3, "--sampler", "ddim",
+                   "-o", ddim_out, "--json", "-q", cache_dir=tmp_path / "cache")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    ddim = json.loads(run.stdout.strip().splitlines()[-1])
+    assert (ddim["engine"], ddim["sampler"], ddim["steps"], ddim["seed"]) == ("diffv2m", "ddim", 2, 3)
+    assert not np.array_equal(soundfile.read(out)[0], soundfile.read(ddim_out)[0])
+
+    run = generate(clip, "--weights", weights, "--sampler", "euler", "-o", tmp_path / "x.wav", cache_dir=tmp_path / "c")
+    assert run.returncode == 2 and "invalid choice: 'euler'" in run.stderr and not (tmp_path / "x.wav").exists()

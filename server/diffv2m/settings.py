@@ -39,6 +39,12 @@ class Settings:
     clip: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_CLIP") or None)
     allow_download: bool = field(default_factory=lambda: _env_flag("DIFFV2M_ALLOW_DOWNLOAD"))
     use_ema: bool = field(default_factory=lambda: _env_flag("DIFFV2M_USE_EMA"))
+    # How the Diff-V2M engine samples: dpmpp-2m (50 steps by default) or the released ddim (250).
+    sampler: str = field(default_factory=lambda: os.environ.get("DIFFV2M_SAMPLER") or "dpmpp-2m")
+    # Override the weights' level-1 ("emotion") wiring: released | colour | none (None: as trained).
+    emotion_source: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_EMOTION_SOURCE") or None)
+    # A torch.compile mode for the DiT on CUDA (e.g. reduce-overhead: CUDA graphs); None: eager.
+    compile_mode: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_COMPILE") or None)
     device: str = field(default_factory=lambda: os.environ.get("DIFFV2M_DEVICE", "auto"))
 
     cache_dir: Path = field(default_factory=lambda: _env_path("DIFFV2M_CACHE_DIR") or _default_cache_dir())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..model.samplers import SAMPLER_NAMES
 from ..settings import Settings
 
 
@@ -16,6 +17,18 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--allow-download", action="store_true", default=None, help="let hub ids download (DIFFV2M_ALLOW_DOWNLOAD=1)"
     )
+    group.add_argument(
+        "--use-ema", action="store_true", default=None, help="EMA DiT weights, not the online ones (DIFFV2M_USE_EMA=1)"
+    )
+    group.add_argument(
+        "--sampler", choices=SAMPLER_NAMES, help="Diff-V2M sampler: dpmpp-2m (default) or ddim (DIFFV2M_SAMPLER)"
+    )
+    group.add_argument(
+        "--emotion-source",
+        choices=("released", "colour", "none"),
+        help="override the weights' level-1 cross-attention input (DIFFV2M_EMOTION_SOURCE; docs/model.md)",
+    )
+    group.add_argument("--compile", help="torch.compile mode for the DiT on CUDA: reduce-overhead (DIFFV2M_COMPILE)")
     group.add_argument("--cache-dir", type=Path, help="features and job results (DIFFV2M_CACHE_DIR)")
     group.add_argument(
         "--cache-cap-mb", type=float, help="size cap of each cache: job results, video features (DIFFV2M_CACHE_CAP_MB)"
@@ -30,6 +43,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ("clip", "clip"),
         ("device", "device"),
         ("allow_download", "allow_download"),
+        ("use_ema", "use_ema"),
+        ("sampler", "sampler"),
+        ("emotion_source", "emotion_source"),
+        ("compile", "compile_mode"),
         ("cache_dir", "cache_dir"),
         ("cache_cap_mb", "cache_cap_mb"),
         ("host", "host"),

@@ -23,7 +23,6 @@ What an emotion preset does here (``EMOTION_CONDITIONING``), honestly:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,26 +115,24 @@ class DiffV2MEngine:
         self.default_steps = DEFAULT_STEPS[sampler]
 
     @classmethod
-    def from_settings(cls, settings: Settings, sampler: str | None = None) -> DiffV2MEngine:
+    def from_settings(cls, settings: Settings) -> DiffV2MEngine:
         """Load the configured weights (and CLIP) once and place them on the configured device.
 
-        Environment knobs: ``DIFFV2M_SAMPLER`` (dpmpp-2m | ddim), ``DIFFV2M_EMOTION_SOURCE``
-        (override the weights' level-1 wiring: released | colour | none), ``DIFFV2M_COMPILE``
-        (a torch.compile mode for the DiT on CUDA, e.g. reduce-overhead).
+        ``settings`` also chooses the sampler, an override of the level-1 wiring
+        (``emotion_source``) and a ``torch.compile`` mode for CUDA.
         """
         if not settings.weights:
             raise WeightsError("No Diff-V2M weights are configured; set DIFFV2M_WEIGHTS to a weights folder or file.")
         from ..model.acceleration import prepare_for_inference
         from ..model.loading import load_weights
 
-        emotion_source = os.environ.get("DIFFV2M_EMOTION_SOURCE") or None
         stack = load_weights(
-            settings.weights, settings.allow_download, settings.cache_dir, settings.use_ema, emotion_source
+            settings.weights, settings.allow_download, settings.cache_dir, settings.use_ema, settings.emotion_source
         )
         device = settings.resolved_device()
-        prepare_for_inference(stack, device, compile_mode=os.environ.get("DIFFV2M_COMPILE") or None)
+        prepare_for_inference(stack, device, compile_mode=settings.compile_mode)
         clip = load_clip(settings)
-        return cls(stack, device, clip, sampler or os.environ.get("DIFFV2M_SAMPLER", DEFAULT_SAMPLER))
+        return cls(stack, device, clip, settings.sampler)
 
     def describe(self) -> dict[str, object]:
         info = self.stack.info
