@@ -126,8 +126,9 @@ def iter_frames(
 
 def _decoded(item: tuple[float, av.VideoFrame], size: tuple[int, int], rotation: int) -> DecodedFrame:
     time, frame = item
-    # swscale's BILINEAR widens its filter when shrinking (no aliasing) at about twice AREA's speed.
-    return DecodedFrame(time, _to_rgb(frame, *size, rotation, "BILINEAR"), frame, rotation)
+    # AREA averages every source pixel of each output pixel (no aliasing when shrinking 1080p to
+    # 160 wide) and costs ~40% less main-thread time than BILINEAR's widened filter (bench_e2e).
+    return DecodedFrame(time, _to_rgb(frame, *size, rotation, "AREA"), frame, rotation)
 
 
 class _RangeReader:
