@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from contextlib import closing
+from typing import TYPE_CHECKING
 
 from ..engines.base import ProgressFn, no_progress
 from ..video.probe import check_readable
@@ -19,10 +20,12 @@ from .cuts import CutDetector, cuts_per_step
 from .rhythm import RhythmAnalyser
 from .sampler import SemanticSampler
 from .segments import Segment, Timeline, plan_timeline, single_file_timeline
-from .semantic import ClipEncoder
 from .settings import FeatureSettings
 from .steps import num_steps
 from .types import VideoFeatures
+
+if TYPE_CHECKING:  # loads torch: only jobs that use CLIP should pay for it
+    from .semantic import ClipEncoder
 
 _PROGRESS_EVERY = 0.25  # seconds of video between progress calls
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..video.decode import DecodedFrame
-from .semantic import ClipEncoder, centre_crop, centre_crop_size
+
+if TYPE_CHECKING:  # the encoder module loads torch: only jobs that use CLIP should pay for it
+    from .semantic import ClipEncoder
 
 
 class SemanticSampler:
@@ -56,3 +60,16 @@ class SemanticSampler:
         if not self._embeddings:
             return np.zeros((0, self.encoder.embedding_dim), np.float32)
         return np.concatenate(self._embeddings)
+
+
+def centre_crop_size(width: int, height: int, size: int) -> tuple[int, int]:
+    """(w, h) that scales the shorter side to ``size`` (what CLIP's processor does before cropping)."""
+    if width <= height:
+        return size, max(size, round(height * size / width))
+    return max(size, round(width * size / height)), size
+
+
+def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
+    top = (image.shape[0] - size) // 2
+    left = (image.shape[1] - size) // 2
+    return image[top : top + size, left : left + size]

@@ -105,19 +105,6 @@ def _normalisation(source: str, allow_download: bool) -> tuple[tuple[float, ...]
         return OPENAI_CLIP_MEAN, OPENAI_CLIP_STD  # the CLIP values every OpenAI checkpoint uses
 
 
-def centre_crop_size(width: int, height: int, size: int) -> tuple[int, int]:
-    """(w, h) that scales the shorter side to ``size`` (what CLIP's processor does before cropping)."""
-    if width <= height:
-        return size, max(size, round(height * size / width))
-    return max(size, round(width * size / height)), size
-
-
-def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
-    top = (image.shape[0] - size) // 2
-    left = (image.shape[1] - size) // 2
-    return image[top : top + size, left : left + size]
-
-
 def tiny_clip_config(projection_dim: int = 512, image_size: int = 224):  # noqa: ANN201 - transformers config
     """A small random-weight CLIP vision config for tests and benchmarks (same input and output shapes)."""
     from transformers import CLIPVisionConfig
