@@ -37,17 +37,22 @@ STATUS = ServerStatus()
 _answers: queue.Queue[ServerStatus] = queue.Queue()
 _lock = threading.Lock()
 _checking = False
+_pending: threading.Thread | None = None
 
 
 def check(url: str, token: str) -> None:
-    """Start a health check unless one is running; the answer arrives through ``poll``."""
-    global _checking
+    """Ask for a health check unless one is running; the answer arrives through ``poll``.
+
+    The thread starts on the next ``poll`` (the ticker's timer), not here: this runs
+    inside an operator, and see ``ticker.start`` for why no thread may start there.
+    """
+    global _checking, _pending
     with _lock:
         if _checking:
             return
         _checking = True
     STATUS.state, STATUS.text = "checking", "Checking the server..."
-    threading.Thread(target=_run, args=(url, token), name="diffv2m-health", daemon=True).start()
+    _pending = threading.Thread(target=_run, args=(url, token), name="diffv2m-health", daemon=True)
 
 
 def _run(url: str, token: str) -> None:
@@ -72,7 +77,11 @@ def _run(url: str, token: str) -> None:
 
 
 def poll() -> bool:
-    """Apply a finished check; True when the indicator changed (the panel needs a redraw)."""
+    """Start a requested check, apply a finished one; True when the indicator changed."""
+    global _pending
+    if _pending is not None:
+        _pending.start()
+        _pending = None
     changed = False
     while True:
         try:

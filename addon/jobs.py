@@ -91,8 +91,13 @@ class ScoreJob:
         self._thread = threading.Thread(target=self._run, name="diffv2m-score", daemon=True)
 
     def start(self) -> ScoreJob:
-        self._thread.start()
+        if not self.started:
+            self._thread.start()
         return self
+
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -124,6 +129,8 @@ class ScoreJob:
 
     def _work(self) -> Finished:
         request = self.request
+        if self._cancel.is_set():  # cancelled before the thread ran: nothing was sent
+            return Finished()
         self.messages.put(Progress("uploading" if request.upload else "submitting", 0.0))
         answer = self.client.submit(request.form_fields(), request.upload)
         self.job_id = str(answer["id"])

@@ -34,8 +34,15 @@ def active() -> ScoreJob | None:
 
 
 def start(job: ScoreJob) -> None:
+    """Make ``job`` the active one; its worker thread starts on the next tick.
+
+    Never inside the operator that calls this: a Python thread running while a
+    ``bpy.ops`` call is still unwinding crashed headless bpy 4.5 (SIGSEGV in the
+    operator call, about 1 run in 10 with cold caches). From the timer it is
+    plain main-thread code, and the job starts 0.1 s later.
+    """
     global _active
-    _active = job.start()
+    _active = job
     _set_state(running=True, stage="starting", progress=0.0, message="")
     _progress_begin()
     _status_text("Score: starting...  (Esc or Cancel to stop)")
@@ -61,6 +68,8 @@ def tick() -> float | None:
     global _active
     redraw = connection.poll()
     job = _active
+    if job is not None and not job.started:
+        job.start()  # cancelled before this: the worker ends at once, having sent nothing
     if job is not None:
         redraw = True
         while not job.messages.empty():

@@ -145,7 +145,7 @@ def scenario_score(config: dict) -> dict:
     before_cancel = observe(scene)
     out["cancel_error"] = run_operator(scene, "generate_score")
     job = addon().ticker.active()
-    while job is not None and job.job_id is None and job.is_alive():
+    while job is not None and job.job_id is None and (job.is_alive() or not job.started):
         addon().ticker.tick()
         time.sleep(0.02)
     out["cancelled_job"] = job.job_id if job else None

@@ -103,6 +103,18 @@ def test_cancel_stops_the_server_job_and_leaves_no_file(score_server, two_clips,
     assert not (tmp_path / "scores").exists() or not any((tmp_path / "scores").iterdir())
 
 
+def test_cancel_before_the_worker_runs_sends_nothing(score_server, two_clips, tmp_path):
+    # Blender's ticker starts the worker on its next tick; Esc or File > Open can come first.
+    before = {job["id"] for job in http_json(f"{score_server}/jobs")["jobs"]}
+    job = ScoreJob(request_for(score_server, two_clips, tmp_path, seed=10))
+    assert not job.started
+    job.cancel()
+    finished, progress = run_to_end(job.start())
+    assert finished.cancelled and job.job_id is None and progress == []
+    assert {job["id"] for job in http_json(f"{score_server}/jobs")["jobs"]} == before
+    assert not (tmp_path / "scores").exists()
+
+
 def test_server_down_is_one_clear_sentence(two_clips, tmp_path):
     url = f"http://127.0.0.1:{free_port()}"
     finished, _ = run_to_end(ScoreJob(request_for(url, two_clips, tmp_path)).start(), timeout=30)
