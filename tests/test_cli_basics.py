@@ -23,10 +23,3 @@ def test_unknown_subcommand_fails_cleanly():
     result = subprocess.run([sys.executable, "-m", "diffv2m", "nope"], capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert "invalid choice" in result.stderr
-
-
-def test_sampler_flag_offers_exactly_the_model_samplers():
-    from diffv2m.cli.options import SAMPLER_CHOICES
-    from diffv2m.model.samplers import SAMPLER_NAMES
-
-    assert sorted(SAMPLER_CHOICES) == sorted(SAMPLER_NAMES)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..model.sampler_names import SAMPLER_NAMES
 from ..settings import Settings
-
-# model.samplers.SAMPLER_NAMES, spelled out: importing it would load torch for every `--help`
-# (tests/test_cli_basics.py checks the two agree).
-SAMPLER_CHOICES = ("ddim", "dpmpp-2m")
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +21,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--use-ema", action="store_true", default=None, help="EMA DiT weights, not the online ones (DIFFV2M_USE_EMA=1)"
     )
     group.add_argument(
-        "--sampler", choices=SAMPLER_CHOICES, help="Diff-V2M sampler: dpmpp-2m (default) or ddim (DIFFV2M_SAMPLER)"
+        "--sampler", choices=SAMPLER_NAMES, help="Diff-V2M sampler: dpmpp-2m (default) or ddim (DIFFV2M_SAMPLER)"
     )
     group.add_argument(
         "--emotion-source",

@@ -25,12 +25,10 @@ from dataclasses import dataclass
 import torch
 
 from .fusion import branch_for
+from .sampler_names import DEFAULT_STEPS, SAMPLER_NAMES
 
 VelocityFn = Callable[[torch.Tensor, float], torch.Tensor]
 StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None]
-
-DEFAULT_STEPS = {"ddim": 250, "dpmpp-2m": 50}
-SAMPLER_NAMES = tuple(DEFAULT_STEPS)
 
 
 @dataclass
