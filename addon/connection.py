@@ -96,6 +96,14 @@ def busy() -> bool:
     return _checking
 
 
+def reset() -> None:
+    """Forget a requested check that never started (the add-on is being disabled)."""
+    global _checking, _pending
+    with _lock:
+        if _pending is not None:
+            _checking, _pending = False, None
+
+
 def mark_down(message: str) -> None:
     """A job found the server gone: show it without waiting for the next check."""
     STATUS.state, STATUS.text = "down", message

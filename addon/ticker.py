@@ -36,10 +36,10 @@ def active() -> ScoreJob | None:
 def start(job: ScoreJob) -> None:
     """Make ``job`` the active one; its worker thread starts on the next tick.
 
-    Never inside the operator that calls this: a Python thread running while a
-    ``bpy.ops`` call is still unwinding crashed headless bpy 4.5 (SIGSEGV in the
-    operator call, about 1 run in 10 with cold caches). From the timer it is
-    plain main-thread code, and the job starts 0.1 s later.
+    Never inside the operator that calls this: in headless bpy 4.5 a thread
+    started inside a ``bpy.ops`` call crashed the process now and then (SIGSEGV
+    in that call, about 1 run in 10 with cold caches). Started from the timer,
+    the job begins 0.1 s later.
     """
     global _active
     _active = job
@@ -55,6 +55,7 @@ def cancel() -> bool:
     _active.cancel()
     _set_state(stage="cancelling")
     _status_text("Score: cancelling...")
+    ensure_timer()  # the tick starts (or drains) the worker; without it a pending job would never end
     return True
 
 
@@ -127,6 +128,7 @@ def shutdown() -> None:
         _close_progress()
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)
+    connection.reset()
 
 
 def _show_progress(job: ScoreJob, message: Progress) -> None:

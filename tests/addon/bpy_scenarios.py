@@ -48,6 +48,7 @@ from bpy_scene import (  # noqa: E402
     sequencer_override,
     set_frame,
     state,
+    tick_until_submitted,
 )
 
 bpy_scene.JOB_TIMEOUT = float(CONFIG.get("job_timeout", 240))
@@ -144,25 +145,32 @@ def scenario_score(config: dict) -> dict:
     scene.diffv2m_score_settings.emotion = "happy"
     before_cancel = observe(scene)
     out["cancel_error"] = run_operator(scene, "generate_score")
-    job = addon().ticker.active()
-    while job is not None and job.job_id is None and (job.is_alive() or not job.started):
-        addon().ticker.tick()
-        time.sleep(0.02)
-    out["cancelled_job"] = job.job_id if job else None
+    out["cancelled_job"] = tick_until_submitted()
     out["cancel_op_error"] = run_operator(scene, "cancel_score")
     drive()
     out["cancel_state"] = state()
     out["cancel_unchanged"] = observe(scene) == before_cancel
     out["after_cancel"] = observe(scene)
 
-    # Server down: a clear report, nothing changed.
+    # Cancel before the worker ran (Esc right after the click): nothing is sent at all.
+    out["early_cancel_error"] = run_operator(scene, "generate_score")
+    early = addon().ticker.active()
+    out["early_cancel_op_error"] = run_operator(scene, "cancel_score")
+    drive()
+    out["early_cancel_state"] = state()
+    out["early_cancel_sent"] = early.job_id if early else "no job"
+    out["early_cancel_unchanged"] = observe(scene) == before_cancel
+
+    # Server down: a clear report, nothing changed, and the job itself marks the server down
+    # (the indicator said "ok" until then).
     prefs().server_url = config["down_url"]
-    out["down_connection"] = check_connection()
     before_down = observe(scene)
     out["down_error"] = run_operator(scene, "generate_score")
     drive()
     out["down_state"] = state()
+    out["down_marked"] = addon().connection.STATUS.state
     out["down_unchanged"] = observe(scene) == before_down
+    out["down_connection"] = check_connection()
     prefs().server_url = config["server_url"]
 
     # A server elsewhere needs Blender's Online Access; refused before any network use.
@@ -186,6 +194,7 @@ def scenario_score(config: dict) -> dict:
     # File > Open while a job runs: the job is cancelled, the opened file gets nothing.
     select_only(scene, {"shot A", "shot B"})
     out["reload_error"] = run_operator(scene, "generate_score")
+    out["reload_job"] = tick_until_submitted()
     bpy.ops.wm.open_mainfile(filepath=blend)
     drive()
     out["reload_state"] = state()

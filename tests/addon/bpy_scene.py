@@ -220,17 +220,23 @@ def recording_progress():
         ticker._show_progress = show
 
 
-def drive(timeout: float | None = None) -> list[dict]:
-    """Tick until the job ends (timers never fire headless); returns the progress seen."""
-    seen = []
+def tick_until_submitted() -> str | None:
+    """Tick until the active job is on the server (the worker starts on the first tick); its id."""
+    job = addon().ticker.active()
+    while job is not None and job.job_id is None and (job.is_alive() or not job.started):
+        addon().ticker.tick()
+        time.sleep(0.02)
+    return job.job_id if job else None
+
+
+def drive(timeout: float | None = None) -> None:
+    """Tick until the job ends (timers never fire headless)."""
     deadline = time.monotonic() + (JOB_TIMEOUT if timeout is None else timeout)
     while addon().ticker.tick() is not None:
-        seen.append(progress_sample())
         if time.monotonic() > deadline:
             addon().ticker.cancel()
             raise TimeoutError("the job did not finish in time")
         time.sleep(0.05)
-    return seen
 
 
 def plan(scene) -> dict:

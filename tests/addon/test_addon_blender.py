@@ -279,6 +279,12 @@ def test_cancel_and_server_down_change_nothing(observed, release, score_server):
     assert job, "the job never reached the server"
     assert server_job_stopped(score_server, job) == "cancelled"  # the server stops the job mid-way too
 
+    assert run["early_cancel_error"] is None and run["early_cancel_op_error"] is None
+    assert "cancelled" in run["early_cancel_state"]["message"]
+    assert run["early_cancel_sent"] is None, "a job cancelled before its worker ran must send nothing"
+    assert run["early_cancel_unchanged"]
+
+    assert run["down_marked"] == "down", "the failed job must mark the server down at once"
     assert run["down_connection"]["state"] == "down"
     assert run["down_state"]["level"] == "ERROR"
     assert run["down_state"]["message"].startswith("No Diff-V2M server answers at http://127.0.0.1:")
@@ -289,6 +295,8 @@ def test_cancel_and_server_down_change_nothing(observed, release, score_server):
     assert run["nothing_unchanged"]
     # Opening a file cancels the running job; the opened file (saved before any score) gets nothing.
     assert run["reload_error"] is None and "cancelled" in run["reload_state"]["message"]
+    assert run["reload_job"], "the job never reached the server before File > Open"
+    assert server_job_stopped(score_server, run["reload_job"]) == "cancelled"
     assert run["after_reload"] == run["before"]
     assert run["scores_files_after_reload"] == run["scores_files"]
 
