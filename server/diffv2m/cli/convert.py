@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..model.choices import EMOTION_SOURCES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("convert", help="convert the official Diff-V2M checkpoint to the project format")
@@ -22,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--emotion-source",
-        choices=("released", "colour", "none"),
+        choices=EMOTION_SOURCES,
         default=None,
         help="level-1 context to record (default: 'released', what the checkpoint was trained with)",
     )

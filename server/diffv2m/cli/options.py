@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..model.sampler_names import SAMPLER_NAMES
+from ..model.choices import EMOTION_SOURCES, SAMPLER_NAMES
 from ..settings import Settings
 
 
@@ -25,7 +25,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--emotion-source",
-        choices=("released", "colour", "none"),
+        choices=EMOTION_SOURCES,
         help="override the weights' level-1 cross-attention input (DIFFV2M_EMOTION_SOURCE; docs/model.md)",
     )
     group.add_argument("--compile", help="torch.compile mode for the DiT on CUDA: reduce-overhead (DIFFV2M_COMPILE)")

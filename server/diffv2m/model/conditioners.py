@@ -18,7 +18,6 @@ class embeddings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,12 +25,10 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+from .choices import EMOTION_SOURCES, EmotionSource
 from .conditioning import DiTConditioning
 from .layers import NumberEmbedder
 from .rhythm_predictor import zscore_per_sample
-
-EmotionSource = Literal["released", "colour", "none"]
-EMOTION_SOURCES = ("released", "colour", "none")
 
 
 def two_layer(dim_in: int, mid: int, dim_out: int) -> nn.Module:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .choices import DEFAULT_STEPS, SAMPLER_NAMES
 from .fusion import branch_for
-from .sampler_names import DEFAULT_STEPS, SAMPLER_NAMES
 
 VelocityFn = Callable[[torch.Tensor, float], torch.Tensor]
 StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None]

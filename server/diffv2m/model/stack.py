@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from .conditioners import EMOTION_SOURCES, ConditionerOutputs, VisualConditioner, WindowInputs
+from .choices import EMOTION_SOURCES
+from .conditioners import ConditionerOutputs, VisualConditioner, WindowInputs
 from .conditioning import DiTConditioning
 from .dit import DiffV2MTransformer
 from .guidance import GuidedVelocity

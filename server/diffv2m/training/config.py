@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..model.choices import EMOTION_SOURCES
 
-EMOTION_SOURCES = ("colour", "released", "none")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 
 
