@@ -128,6 +128,9 @@ def test_bad_segments(server, short_clip, before):
     assert_one_line_error(server.submit(segments=json.dumps(segments)), 422, "file 3")
     segments = [{"path": str(short_clip), "source_start": 0, "source_end": 9}]
     assert_one_line_error(server.submit(segments=json.dumps(segments)), 422, "only 3.000 s long")
+    segments = [{"path": str(short_clip), "source_start": 0, "source_end": 1, "timeline_start": 2}]
+    response = server.submit(segments=json.dumps(segments), end=1)
+    assert_one_line_error(response, 422, "No segment is visible before the range end (1 s).")
 
 
 def test_unknown_job_and_take(server, before):

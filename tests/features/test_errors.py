@@ -95,19 +95,43 @@ def test_bad_segments(good):
     _expect(RangeError, "only 3.000 s long", [Segment(good.path, 2.0, 6.0)])
 
 
+def test_text_files_are_not_videos(tmp_path):
+    """FFmpeg's tty demuxer opens any text; a leading "G" is not a transport stream."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("these are my notes, not a film\n" * 50)
+    error = _expect(VideoError, "not a video", notes)
+    assert error.message == "notes.txt is not a video file that can be read."
+    fake = tmp_path / "x.mp4"
+    fake.write_text("Generated text, not a film at all.\n" * 20)  # longer than one 188-byte TS packet
+    error = _expect(VideoError, "not a video", fake)
+    assert error.message == "x.mp4 is not a video file that can be read."
+
+
+def test_segments_all_after_the_range_end(good):
+    _expect(
+        RangeError, r"No segment is visible before the range end \(1 s\)", [Segment(good.path, 0, 1, 2.0)], 0.0, 1.0
+    )
+
+
 def test_bad_input_through_the_cli_is_one_line_not_a_traceback(tmp_path):
-    """The process survives: the same sentence reaches a user of the command line."""
+    """The real command line: exit code 1, one ``diffv2m: error:`` line, no traceback, no output."""
     text = tmp_path / "notes.mp4"
     text.write_text("not a film")
-    code = (
-        "import sys\n"
-        "from diffv2m.errors import Diffv2mError\n"
-        "from diffv2m.features.extract import extract_features\n"
-        "try:\n"
-        f"    extract_features({str(text)!r})\n"
-        "except Diffv2mError as exc:\n"
-        "    print(exc.message); sys.exit(3)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert result.returncode == 3 and "Traceback" not in result.stderr
-    assert result.stdout.strip() == "notes.mp4 is not a video file that can be read."
+    out = tmp_path / "out.wav"
+    command = [
+        sys.executable,
+        "-m",
+        "diffv2m",
+        "generate",
+        str(text),
+        "-o",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("diffv2m: error:")]
+    assert errors == ["diffv2m: error: notes.mp4 is not a video file that can be read."], result.stderr
+    assert not out.exists()

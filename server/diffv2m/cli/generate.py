@@ -101,8 +101,6 @@ def run(args: argparse.Namespace) -> int:
         if taken:
             raise InputError(f"{taken[0]} already exists; choose another name or pass --overwrite.")
     video = args.video.expanduser()
-    if not video.is_file():
-        raise InputError(f"The video file does not exist: {args.video}")
     request = JobRequest(
         video=str(video.resolve()),
         start=args.start,

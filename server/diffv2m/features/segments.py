@@ -116,6 +116,8 @@ def plan_timeline(segments: Sequence[Segment], end: float | None = None) -> Time
     elif not math.isfinite(end) or end <= 0:
         raise RangeError(f"The timeline range [0, {end}) s is empty: its end must be after 0.")
     kept = [_clip_to(segment, end, info) for segment, info in pieces if segment.timeline_start < end]
+    if not kept:
+        raise RangeError(f"No segment is visible before the range end ({end:g} s).")
     first_segment, first_info = kept[0]
     names = ", ".join(dict.fromkeys(Path(segment.path).name for segment, _ in kept))
     return Timeline(kept, float(end), first_info.fps * first_segment.speed, f"timeline of {names}")

@@ -8,10 +8,11 @@ the paper). Event lists keep full time resolution for beat alignment and markers
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .steps import num_steps
 
 
 @dataclass
@@ -41,7 +42,7 @@ class VideoFeatures:
 
     @property
     def num_seconds(self) -> int:
-        return max(1, math.ceil(self.duration * self.rate - 1e-9))
+        return num_steps(self.duration, self.rate)
 
     @property
     def clip_valence(self) -> float:

@@ -29,8 +29,13 @@ _CONTAINER_SIGNATURES = (
     (0, b"OggS"),
     (0, b"FLV"),
     (0, b"\x00\x00\x01\xba"),  # MPEG program stream
-    (0, b"\x47"),  # MPEG transport stream sync byte
 )
+_TS_PACKET = 188  # MPEG transport stream: a 0x47 sync byte starts every packet
+
+# Demuxers that open files which are not videos: text shown as a terminal
+# animation (tty / ansi) and still images.
+_NOT_VIDEO_FORMATS = frozenset({"tty", "image2"})
+_NOT_VIDEO_CODECS = frozenset({"ansi"})
 
 
 @dataclass(frozen=True)
@@ -71,19 +76,38 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
 def _looks_like_container(path: Path) -> bool:
     with path.open("rb") as handle:
         head = handle.read(16)
+        handle.seek(_TS_PACKET)
+        next_packet = handle.read(1)
+    if head[:1] == b"\x47" and next_packet in (b"", b"\x47"):
+        return True  # transport stream: sync byte at 0 and at 188 (when the file is that long)
     return any(head[offset : offset + len(sig)] == sig for offset, sig in _CONTAINER_SIGNATURES)
 
 
+def _not_a_video(path: Path) -> VideoError:
+    return VideoError(f"{path.name} is not a video file that can be read.")
+
+
+def _is_not_video_demuxer(container: av.container.InputContainer) -> bool:
+    names = set(container.format.name.split(","))
+    if names & _NOT_VIDEO_FORMATS or any(name.endswith("_pipe") for name in names):
+        return True
+    return any(stream.codec_context.name in _NOT_VIDEO_CODECS for stream in container.streams.video)
+
+
 def open_container(path: Path) -> av.container.InputContainer:
-    """``av.open`` with the two ways it fails turned into one-sentence errors."""
+    """``av.open`` with the ways it fails (or opens a non-video) turned into one-sentence errors."""
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
     except av.error.FFmpegError:
         if _looks_like_container(path):
             raise VideoError(
                 f"The video file {path.name} is damaged or incomplete (truncated) and cannot be opened."
             ) from None
-        raise VideoError(f"{path.name} is not a video file that can be read.") from None
+        raise _not_a_video(path) from None
+    if _is_not_video_demuxer(container):
+        container.close()
+        raise _not_a_video(path)
+    return container
 
 
 def video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
