@@ -32,7 +32,7 @@ def test_auto_job_runs_diffv2m_and_tracks_its_beats(model_server, short_clip):
     result = view["result"]
     assert result["engine"] == "diffv2m" and result["weights"] == "tiny random weights (testing)"
     assert result["steps"] == 3 and result["seed"] == 9 and result["emotion"] == "epic"
-    assert result["sampler"] and result["guidance"] is not None
+    assert result["sampler"] == "dpmpp-2m" and result["guidance"] is not None
     audio, rate, beats = fetch_take(model_server, view)
     assert rate == 44_100 and audio.shape == (round(2.5 * 44_100), 2)
     from diffv2m.audio.loudness import measure_loudness

@@ -67,11 +67,11 @@ def test_every_official_output_is_reproduced_within_1e_4(command_outputs, expect
     assert len(errors) >= 45
 
 
-def test_only_input_tensors_are_read_from_the_cases_file(official_stack, inputs, command_outputs):
+def test_only_input_tensors_are_read_from_the_cases_file(official_stack, command_outputs):
     from diffv2m.model.conformance import case_inputs
 
-    read = case_inputs(CASES)
-    assert set(read) == set(inputs)
+    read = case_inputs(CASES)  # the cases file holds the official outputs too: none of them may be read
+    assert read and not set(REQUIRED) & set(read), sorted(set(REQUIRED) & set(read))
     assert all(
         name.startswith(("in_", "dit_t_"))
         or name in {"dit_x", "sample_noise", "sample_t_schedule", "vae_in_audio", "vae_encode_noise"}

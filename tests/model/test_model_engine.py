@@ -14,7 +14,7 @@ from diffv2m.engines.base import GenerationRequest
 from diffv2m.engines.diffv2m_engine import DiffV2MEngine, emotion_conditioning
 from diffv2m.errors import Cancelled, WeightsError
 from diffv2m.features.types import VideoFeatures
-from diffv2m.model.longform import plan_windows
+from diffv2m.model.longform import per_second, plan_windows
 from diffv2m.model.samplers import Inpainting
 from diffv2m.model.testing import random_stack, tiny_spec, write_tiny_weights
 from diffv2m.settings import Settings
@@ -104,11 +104,22 @@ def test_features_at_another_rate_are_brought_to_one_per_second(engine):
     assert result.audio.shape == (2, 6 * RATE) and result.predicted_odf.shape == (6,)
 
 
+def test_features_below_one_per_second_hold_the_last_value():
+    assert per_second(np.array([1.0, 2.0, 3.0]), 0.5, 6).tolist() == [1, 1, 2, 2, 3, 3]
+    assert per_second(np.array([[1.0, 3.0], [5.0, 7.0]]), 2.0, 1).tolist() == [[3, 5]]
+    assert per_second(np.array([1.0, 0.0, 1.0]), 0.5, 6, reduce="max").tolist() == [1, 0, 0, 0, 1, 0]
+
+
 def test_without_clip_features_the_engine_says_what_is_missing(engine):
     job = request(3.0)
     job.features.semantic = None
     with pytest.raises(WeightsError, match="CLIP"):
         engine.generate(job)
+
+
+def test_an_unknown_sampler_is_refused_before_any_weights_load(tmp_path):
+    with pytest.raises(WeightsError, match="Unknown sampler 'euler'"):
+        DiffV2MEngine.from_settings(Settings(weights=str(tmp_path / "missing"), device="cpu", sampler="euler"))
 
 
 def test_no_weights_configured_is_a_clear_error():

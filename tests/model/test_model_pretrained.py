@@ -9,6 +9,7 @@ import sys
 import pytest
 import torch
 from official_fixture import CKPT, CONFIG
+from safetensors.torch import load_file
 
 from diffv2m.errors import WeightsError
 from diffv2m.model.acceleration import dummy_conditioning
@@ -52,6 +53,7 @@ def test_each_component_is_a_diffusers_model_folder(tmp_path, stack):
 
 
 def test_bf16_storage_halves_the_dit_and_loads_as_float32(tmp_path, stack):
+    before = {k: v.clone() for k, v in stack.transformer.state_dict().items()}
     save_pretrained(stack, tmp_path / "full")
     save_pretrained(stack, tmp_path / "half", dtype=torch.bfloat16)
     sizes = [(tmp_path / n / "transformer" / "diffusion_pytorch_model.safetensors").stat().st_size
@@ -60,8 +62,16 @@ def test_bf16_storage_halves_the_dit_and_loads_as_float32(tmp_path, stack):
     loaded = load_pretrained(tmp_path / "half")
     assert loaded.transformer.dtype == torch.float32
     original = stack.transformer.state_dict()
-    assert all(torch.equal(v, original[k].bfloat16().float()) for k, v in loaded.transformer.state_dict().items())
+    for key, value in loaded.transformer.state_dict().items():
+        if key.startswith("timestep_features."):  # an fp32 module: stored exactly, in float32
+            assert torch.equal(value, original[key])
+        else:
+            assert torch.equal(value, original[key].bfloat16().float()), key
+    stored = load_file(tmp_path / "half" / "transformer" / "diffusion_pytorch_model.safetensors")
+    assert {v.dtype for k, v in stored.items() if k.startswith("timestep_features.")} == {torch.float32}
     assert stack.transformer.dtype == torch.float32  # saving did not change the live model
+    after = stack.transformer.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
 
 
 def test_convert_command_makes_a_folder_equal_to_the_official_checkpoint(tmp_path, official_stack):

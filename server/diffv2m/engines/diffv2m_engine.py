@@ -32,6 +32,7 @@ import numpy as np
 from ..emotion import PRESETS, EmotionPreset
 from ..errors import Diffv2mError, InputError, WeightsError
 from ..features.types import VideoFeatures
+from ..model.choices import DEFAULT_STEPS, SAMPLER_NAMES
 from ..settings import Settings
 from .base import SAMPLE_RATE, GenerationRequest, GenerationResult
 
@@ -92,7 +93,9 @@ def load_clip(settings: Settings) -> Any:
     bundled = Path(settings.weights or "").expanduser() / "clip"
     source = settings.clip or (str(bundled) if bundled.is_dir() else CLIP_HUB_ID)
     try:
-        return ClipEncoder.from_pretrained(source, allow_download=settings.allow_download, device=settings.device)
+        return ClipEncoder.from_pretrained(
+            source, allow_download=settings.allow_download, device=settings.resolved_device()
+        )
     except WeightsError as exc:
         raise WeightsError(
             f"Diff-V2M needs the CLIP ViT-B/32 image encoder; set DIFFV2M_CLIP to its folder or allow downloads "
@@ -100,14 +103,16 @@ def load_clip(settings: Settings) -> Any:
         ) from exc
 
 
+def check_sampler(sampler: str) -> None:
+    if sampler not in SAMPLER_NAMES:
+        raise WeightsError(f"Unknown sampler '{sampler}'; choose one of {', '.join(SAMPLER_NAMES)}.")
+
+
 class DiffV2MEngine:
     name = "diffv2m"
 
     def __init__(self, stack: Any, device: str, clip: Any = None, sampler: str = DEFAULT_SAMPLER) -> None:
-        from ..model.samplers import DEFAULT_STEPS
-
-        if sampler not in DEFAULT_STEPS:
-            raise WeightsError(f"Unknown sampler '{sampler}'; choose one of {', '.join(DEFAULT_STEPS)}.")
+        check_sampler(sampler)
         self.stack = stack
         self.device = device
         self.clip = clip  # the CLIP image encoder the features must use for this engine (the pipeline reads it)
@@ -121,6 +126,7 @@ class DiffV2MEngine:
         ``settings`` also chooses the sampler, an override of the level-1 wiring
         (``emotion_source``) and a ``torch.compile`` mode for CUDA.
         """
+        check_sampler(settings.sampler)  # before loading any weights
         if not settings.weights:
             raise WeightsError("No Diff-V2M weights are configured; set DIFFV2M_WEIGHTS to a weights folder or file.")
         from ..model.acceleration import prepare_for_inference
@@ -148,7 +154,7 @@ class DiffV2MEngine:
             "window_seconds": round(self.stack.window_seconds, 3),
         }
 
-    def _range_features(self, features: VideoFeatures, preset: EmotionPreset) -> tuple[Any, bool]:
+    def _range_features(self, features: VideoFeatures, overrides: EmotionConditioning) -> tuple[Any, bool]:
         from ..model.longform import RangeFeatures, per_second
 
         if features.semantic is None:
@@ -157,7 +163,6 @@ class DiffV2MEngine:
         seconds = max(1, int(np.ceil(features.duration - 1e-9)))  # rows at 1 per second that have video
         colour = per_second(features.colour_hist, rate, seconds)
         palette_used = False
-        overrides = emotion_conditioning(preset)
         if self.stack.info.emotion_source == "colour" and overrides.palette:
             target = palette_histogram(overrides.palette)
             if target is not None and target.shape[0] == colour.shape[1]:
@@ -174,6 +179,8 @@ class DiffV2MEngine:
         )
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
+        import torch
+
         from ..model.longform import generate_range
 
         if request.duration <= 0:
@@ -182,8 +189,8 @@ class DiffV2MEngine:
         if steps < 1 or steps > 1000:
             raise InputError("Sampler steps must be between 1 and 1000.")
         guidance = self.stack.info.default_guidance if request.guidance is None else float(request.guidance)
-        range_features, palette_used = self._range_features(request.features, request.emotion)
         overrides = emotion_conditioning(request.emotion)
+        range_features, palette_used = self._range_features(request.features, overrides)
         request.progress("generating", 0.0)
         try:
             audio, odf, windows = generate_range(
@@ -200,8 +207,8 @@ class DiffV2MEngine:
             )
         except (Diffv2mError, KeyboardInterrupt):
             raise
-        except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
+        except RuntimeError as exc:  # torch.OutOfMemoryError on CUDA; MPS raises a plain RuntimeError
+            if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
                 raise WeightsError("The Diff-V2M model ran out of memory on this device.") from exc
             raise
         if audio.shape != (2, request.num_samples):

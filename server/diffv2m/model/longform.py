@@ -71,7 +71,9 @@ def plan_windows(duration: float, stack: DiffV2M, hop_seconds: int = HOP_SECONDS
 
 
 def per_second(values: np.ndarray | None, rate: float, seconds: int, reduce: str = "mean") -> np.ndarray | None:
-    """Rows at ``rate`` per second → exactly ``seconds`` rows at 1 per second (zero rows where none fall)."""
+    """Rows at ``rate`` per second → exactly ``seconds`` rows at 1 per second.
+
+    ``mean`` rows with no sample hold the last filled row; ``max`` rows with none are zero (no event)."""
     if values is None:
         return None
     values = np.asarray(values, dtype=np.float32)
@@ -89,7 +91,13 @@ def per_second(values: np.ndarray | None, rate: float, seconds: int, reduce: str
     counts = np.zeros(seconds, np.float32)
     np.add.at(out, index[keep], values[keep])
     np.add.at(counts, index[keep], 1.0)
-    return out / np.maximum(counts, 1.0).reshape(-1, *([1] * (values.ndim - 1)))
+    means = out / np.maximum(counts, 1.0).reshape(-1, *([1] * (values.ndim - 1)))
+    filled = np.flatnonzero(counts)
+    if filled.size == 0:
+        return means
+    # Seconds with no sample (rates below 1) hold the last filled second (the first filled one before any).
+    source = filled[np.clip(np.searchsorted(filled, np.arange(seconds), side="right") - 1, 0, None)]
+    return means[source]
 
 
 @dataclass

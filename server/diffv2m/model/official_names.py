@@ -94,19 +94,6 @@ PREDICTOR_INVERSE = [
 DIT_INVERSE = [(r"project_(in|out)\.weight", r"transformer.project_\1.weight"), (r"(.*)", r"\1")]
 
 
-def _invert(key: str, rules: list[tuple[str, str]]) -> tuple[str, list[str]]:
-    """Official name of one of our keys, plus the names of zero LayerNorm bias buffers it implies."""
-    block = re.fullmatch(r"blocks\.(\d+)\.(.*)", key)
-    if block:
-        inner, _ = _invert(block.group(2), BLOCK_INVERSE)
-        name = f"transformer.layers.{block.group(1)}.{inner}"
-        return name, [name[: -len("gamma")] + "beta"] if name.endswith("norm.gamma") else []
-    for pattern, target in rules:
-        if re.fullmatch(pattern, key):
-            return re.sub(pattern, target, key), []
-    raise KeyError(key)
-
-
 def project_name(key: str, rules: list[tuple[str, str]]) -> str | None:
     block = re.fullmatch(r"transformer\.layers\.(\d+)\.(.*)", key)
     if block:  # the DiT's and the rhythm predictor's transformer blocks share the block layout

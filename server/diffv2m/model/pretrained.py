@@ -21,7 +21,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from ..errors import WeightsError
 from .conditioners import VisualConditioner
@@ -53,17 +53,25 @@ def save_pretrained(stack: DiffV2M, folder: str | Path, dtype: torch.dtype | Non
     folder.mkdir(parents=True, exist_ok=True)
     for name, module in stack.components.items():
         if dtype is not None and name == "transformer":
-            original = module.dtype
-            module.to(dtype)
-            try:
-                module.save_pretrained(folder / name, safe_serialization=True)
-            finally:
-                module.to(original)
+            _save_cast(module, folder / name, dtype)  # a cast copy: the live module is never touched
         else:
             module.save_pretrained(folder / name, safe_serialization=True)
     record = {"format": FORMAT, "version": VERSION, **asdict(stack.info)}
     (folder / STACK_FILE).write_text(json.dumps(record, indent=2) + "\n")
     return folder
+
+
+def _save_cast(module: DiffV2MTransformer, folder: Path, dtype: torch.dtype) -> None:
+    """``module.save_pretrained`` with floating tensors stored as ``dtype``, except under ``fp32_modules``."""
+    keep = tuple(f"{name}." for name in getattr(module, "fp32_modules", ()))
+    state = {}
+    for key, value in module.state_dict().items():
+        if value.is_floating_point() and not key.startswith(keep):
+            value = value.to(dtype)  # a new tensor; the module's own stays as it is
+        state[key] = value.detach().contiguous()
+    folder.mkdir(parents=True, exist_ok=True)
+    module.save_config(folder)
+    save_file(state, str(folder / WEIGHTS), metadata={"format": "pt"})
 
 
 def _component_state(folder: Path) -> dict[str, torch.Tensor]:
