@@ -90,16 +90,32 @@ def extract(request: JobRequest, cache: Any, progress: ProgressFn, clip: Any) ->
     return extract_features(source, start, end, clip=clip, progress=progress, cache=cache)
 
 
-def loudness_to_spec(audio: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """-14 LUFS integrated, true peak <= -1 dBTP; audio already there (the composer's) is left untouched."""
-    from .audio.loudness import measure_loudness, normalise_loudness
+def loudness_to_spec(audio: np.ndarray, reported: tuple[float, float] | None = None) -> tuple[np.ndarray, float, float]:
+    """-14 LUFS integrated, true peak <= -1 dBTP; audio already there (the composer's) is left untouched.
 
-    lufs, true_peak = measure_loudness(audio, SAMPLE_RATE)
+    ``reported`` is the (LUFS, dBTP) an engine measured on exactly this audio: trusted
+    instead of measuring the whole file again. Audio that needs normalising is measured
+    on the way (:func:`normalise_and_measure`), not in a second pass.
+    """
+    from .audio.loudness import measure_loudness, normalise_and_measure
+
+    lufs, true_peak = reported if reported is not None else measure_loudness(audio, SAMPLE_RATE)
     if abs(lufs - TARGET_LUFS) <= LUFS_TOLERANCE and true_peak <= PEAK_CEILING_DB:
         return audio, lufs, true_peak
-    audio = fit_length(normalise_loudness(audio, SAMPLE_RATE, TARGET_LUFS, PEAK_CEILING_DB), audio.shape[1])
-    lufs, true_peak = measure_loudness(audio, SAMPLE_RATE)
-    return audio, lufs, true_peak
+    normalised, lufs, true_peak = normalise_and_measure(audio, SAMPLE_RATE, TARGET_LUFS, PEAK_CEILING_DB)
+    return fit_length(normalised, audio.shape[1]), lufs, true_peak
+
+
+def reported_loudness(result: GenerationResult, audio: np.ndarray) -> tuple[float, float] | None:
+    """The engine's own (LUFS, dBTP) from ``result.extra``, when they describe ``audio``.
+
+    Only when fit_length left the engine's samples as they were (same shape): a trimmed,
+    padded or mono-to-stereo take is measured again.
+    """
+    lufs, peak = result.extra.get("lufs"), result.extra.get("true_peak_db")
+    if lufs is None or peak is None or np.shape(result.audio) != audio.shape:
+        return None
+    return float(lufs), float(peak)
 
 
 def beats_document(
@@ -171,7 +187,7 @@ def run(
         progress("tracking beats", generated)
         beats = beats_document(result, audio, duration, features)
         progress("normalising", (generated + low + take_share) / 2)
-        audio, lufs, true_peak = loudness_to_spec(audio)
+        audio, lufs, true_peak = loudness_to_spec(audio, reported_loudness(result, audio))
         takes.append(Take(seed, audio, beats, _finite_or_none(lufs), _finite_or_none(true_peak)))
     progress("done", 1.0)
     assert first is not None

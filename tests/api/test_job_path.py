@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pyloudnorm
 
 from .scores import check_progress, check_score, fetch_take
 
@@ -24,6 +25,10 @@ def test_uploaded_synthetic_clip(server, short_clip):
     assert result["sources"] == ["short.mp4"], "the user's file name, not the server's upload path"
     audio, rate, beats = fetch_take(server, view)
     check_score(audio, rate, beats, 2.0)
+    # The reported loudness is that of the WAV served, by an independent meter.
+    measured = pyloudnorm.Meter(rate).integrated_loudness(audio.astype(np.float64))
+    assert abs(result["lufs"] - measured) <= 0.1, (result["lufs"], measured)
+    assert result["takes"][0]["lufs"] == result["lufs"]
     assert beats["engine"] == "default" and beats["seed"] == 7
     assert abs(result["tempo"] - beats["tempo"]) < 1e-6
 

@@ -7,7 +7,7 @@ import pyloudnorm
 import pytest
 from scipy import signal
 
-from diffv2m.audio.loudness import measure_loudness, normalise_loudness, true_peak
+from diffv2m.audio.loudness import measure_loudness, normalise_and_measure, normalise_loudness, true_peak
 
 SR = 44_100
 
@@ -44,6 +44,16 @@ def test_normalise_hits_target_loudness_and_true_peak(level):
     lufs, peak = measure_loudness(out, SR)
     assert abs(lufs - reference_lufs(out)) < 1e-6
     assert abs(peak - reference_true_peak_db(out)) < 0.1
+
+
+@pytest.mark.parametrize("level", [0.002, 0.05, 0.6])
+def test_normalise_and_measure_reports_the_output_loudness(level):
+    """The pipeline reports these numbers instead of measuring again: they must be the output's."""
+    audio = music_like_signal(level=level)
+    out, lufs, peak = normalise_and_measure(audio, SR)
+    assert np.array_equal(out, normalise_loudness(audio, SR))
+    assert abs(lufs - reference_lufs(out)) < 0.01
+    assert abs(peak - 20 * np.log10(true_peak(out))) < 1e-6
 
 
 def test_true_peak_sees_inter_sample_overs():

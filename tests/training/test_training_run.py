@@ -67,7 +67,7 @@ def test_trained_weights_load_into_the_engine_and_generate(trained, data_dir, ti
         assert result.weights.endswith(", EMA") == (weights == "weights-ema")
 
 
-def test_config_mistakes_are_one_clear_error(tmp_path, prepared, tiny_models):
+def test_config_mistakes_are_one_clear_error(tmp_path, prepared, tiny_models, cli):
     from diffv2m.errors import InputError
     from diffv2m.training.config import load_config
 
@@ -81,10 +81,16 @@ def test_config_mistakes_are_one_clear_error(tmp_path, prepared, tiny_models):
         config.write_text(text + bad + "\n")
         with pytest.raises(InputError, match=words):
             load_config(config)
+    # Through the CLI: exit 1 and one clear message naming the typo, no traceback.
+    config.write_text(text + "batch_sise = 4\n")
+    result = cli("train", str(config), check=False)
+    assert result.returncode == 1 and "batch_sise" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("diffv2m: error:") == 1, result.stderr
 
 
 def test_fine_tune_from_an_official_checkpoint(data_dir, tiny_models, tmp_path):
     """init = an official-format model.ckpt (the released layout), its own VAE making the latents."""
+    from diffv2m.errors import InputError
     from diffv2m.model.testing import tiny_spec, write_official_checkpoint
     from diffv2m.training.config import load_config
     from diffv2m.training.prepare import PrepareOptions, prepare
@@ -105,5 +111,5 @@ def test_fine_tune_from_an_official_checkpoint(data_dir, tiny_models, tmp_path):
     # A VAE other than the one that made the latents is refused before any training.
     config.model.init, config.model.vae = "scratch", str(tiny_models["vae"])
     config.output = tmp_path / "other"
-    with pytest.raises(Exception, match="different VAE"):
+    with pytest.raises(InputError, match="different VAE"):
         train(config, log=lambda _: None)

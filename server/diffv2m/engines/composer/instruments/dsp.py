@@ -117,9 +117,9 @@ def envelope(n: int, attack: float, decay: float = 0.0, sustain: float = 1.0, cu
 @functools.lru_cache(maxsize=64)
 def release_gate(n: int) -> np.ndarray:
     """Raised-cosine fall from 1 to 0 over ``n`` samples (the note-off): continuous, so no click."""
-    ramp = 0.5 * (1.0 + np.cos(np.pi * (np.arange(n) + 1) / n))
-    ramp.setflags(write=False)
-    return ramp.astype(np.float32)
+    ramp = (0.5 * (1.0 + np.cos(np.pi * (np.arange(n) + 1) / n))).astype(np.float32)
+    ramp.setflags(write=False)  # cached and shared: no caller may write into it
+    return ramp
 
 
 def release_samples(seconds: float) -> int:
