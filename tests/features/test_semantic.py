@@ -92,3 +92,19 @@ def test_progress_is_reported_and_cancel_stops(make_clip):
     with pytest.raises(Cancelled):
         extract_features(truth.path, progress=cancel_at_half)
     assert max(seen) < 0.6  # it stopped right there, not at the end
+
+
+def test_a_portrait_piece_on_a_landscape_timeline_is_not_squashed(clip_factory, encoder):
+    from fractions import Fraction
+
+    from diffv2m.benchmark.videos import ClipSpec
+    from diffv2m.features.segments import Segment
+
+    wide = clip_factory(ClipSpec(2.0, Fraction(25), 320, 180, seed=5), "aspect-wide").path
+    tall = clip_factory(ClipSpec(2.0, Fraction(25), 180, 320, seed=6), "aspect-tall").path
+    alone = extract_features(tall, 0.0, 2.0, clip=encoder)
+    timeline = [Segment(wide, 0.0, 2.0, timeline_start=0.0), Segment(tall, 0.0, 2.0, timeline_start=2.0)]
+    cut = extract_features(timeline, clip=encoder)
+    # The timeline fits the tall piece into its wide analysis frame for the other features,
+    # but CLIP sees the tall picture as it is: the same embeddings as the clip on its own.
+    np.testing.assert_allclose(cut.semantic[2:], alone.semantic, rtol=1e-5, atol=1e-5)

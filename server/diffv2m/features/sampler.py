@@ -40,8 +40,7 @@ class SemanticSampler:
 
     def _take(self, frame: DecodedFrame) -> None:
         size = self.encoder.image_size
-        height, width = frame.image.shape[:2]
-        self._batch.append(centre_crop(frame.render(*centre_crop_size(width, height, size)), size))
+        self._batch.append(centre_crop(frame.render(*centre_crop_size(*frame.display_size(), size)), size))
         self._next += 1
         if len(self._batch) >= self.encoder.batch_size:
             self._flush()

@@ -38,6 +38,17 @@ class DecodedFrame:
     _source: av.VideoFrame | None = field(default=None, repr=False)
     _rotation: int = 0
 
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) of the source picture as shown (upright); the analysis image's for gaps.
+
+        A timeline fits other-aspect pieces into its analysis frame; CLIP must see them unsquashed.
+        """
+        if self._source is None:
+            height, width = self.image.shape[:2]
+            return width, height
+        width, height = self._source.width, self._source.height
+        return (height, width) if self._rotation in (90, 270) else (width, height)
+
     def render(self, width: int, height: int) -> np.ndarray:
         """This picture at another size (upright RGB); black for gap frames."""
         if self._source is None:
