@@ -113,13 +113,14 @@ def run(args: argparse.Namespace) -> int:
         guidance=args.guidance,
         duration=args.duration,
     )
-    check_sources(validate(request))
+    validate(request)
 
     from .. import pipeline
     from ..engines.registry import EngineRegistry
 
     registry = EngineRegistry(settings)
     registry.resolve(request.engine)  # a clear error before any video work
+    check_sources(request)
     bar = _ProgressBar(enabled=not args.quiet)
     try:
         result = pipeline.run(request, registry=registry, cache=pipeline.feature_cache(settings), progress=bar)
