@@ -56,6 +56,7 @@ class GenerationResult:
     downbeats: np.ndarray | None = None
     tempo: float | None = None
     predicted_odf: np.ndarray | None = None  # (T,) the model's per-second rhythm, when it has one
+    midi: bytes | None = None  # the score as a standard MIDI file, when the engine writes notes (the composer)
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
