@@ -15,7 +15,7 @@ import subprocess
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import compat, connection, naming, placement, preferences, snapshot, ticker
+from . import compat, connection, placement, preferences, score_midi, snapshot, ticker
 from .client import Client, ServerError
 from .jobs import ScoreJob
 from .timeline import FrameRange
@@ -107,17 +107,11 @@ class DIFFV2M_OT_save_midi(bpy.types.Operator):
         if record is None:
             self.report({"ERROR"}, "There is no generated score to save as MIDI.")
             return {"CANCELLED"}
-        wav = bpy.path.abspath(record["wav"])
         prefs = preferences.get(context)
+        client = Client(prefs.server_url, prefs.token)
         try:  # a new name beside the WAV: nothing existing is replaced
-            path = naming.claim_unique_file(os.path.dirname(wav), os.path.splitext(os.path.basename(wav))[0], ".mid")
-        except OSError as exc:
-            self.report({"ERROR"}, f"Could not create the MIDI file: {exc}.")
-            return {"CANCELLED"}
-        try:
-            Client(prefs.server_url, prefs.token).download_midi(str(record["job"]), path)
+            path = score_midi.save_midi_beside(client, str(record["job"]), bpy.path.abspath(record["wav"]))
         except (ServerError, OSError) as exc:
-            os.remove(path)
             self.report({"ERROR"}, f"Could not save the MIDI: {getattr(exc, 'message', exc)}")
             return {"CANCELLED"}
         self.report({"INFO"}, f"Saved the score's MIDI to {path}.")
