@@ -38,6 +38,7 @@ class Take:
     beats: dict[str, Any]  # the GET /jobs/{id}/beats document
     lufs: float | None  # None for silence (no loudness to measure)
     true_peak_db: float | None
+    midi: bytes | None = None  # the score as a standard MIDI file (engines that write notes)
 
 
 @dataclass
@@ -188,7 +189,7 @@ def run(
         beats = beats_document(result, audio, duration)
         progress("normalising", (generated + low + take_share) / 2)
         audio, lufs, true_peak = loudness_to_spec(audio, reported_loudness(result, audio))
-        takes.append(Take(seed, audio, beats, _finite_or_none(lufs), _finite_or_none(true_peak)))
+        takes.append(Take(seed, audio, beats, _finite_or_none(lufs), _finite_or_none(true_peak), result.midi))
     progress("done", 1.0)
     assert first is not None
     metadata = {
@@ -210,6 +211,9 @@ def run(
         "tempo": takes[0].beats["tempo"],
         "lufs": takes[0].lufs,
         "true_peak_db": takes[0].true_peak_db,
+        # What rendered the sound: a General-MIDI bank (name, licence, path) or the numpy synthesis;
+        # None for engines that make audio directly (Diff-V2M).
+        "sound_bank": _json_safe(first.extra.get("sound_bank")),
         "timings": {"features_s": round(features_s, 3), "total_s": round(time.perf_counter() - began, 3)},
         "details": _json_safe(first.extra),  # what the engine reports about how it made take 1
     }

@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="sampler steps (Diff-V2M; default: the engine's)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (Diff-V2M)")
     p.add_argument("--duration", type=float, help="seconds of music (default: the range length)")
+    p.add_argument("--midi", type=Path, help="also write the score as a MIDI file (default engine; takes: .take2.mid)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -96,8 +97,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"The output folder {args.output.parent} does not exist.")
     if args.output.is_dir():
         raise InputError(f"{args.output} is a folder; give the WAV file to write, e.g. {args.output / 'score.wav'}.")
+    midi_outputs = take_outputs(args.midi, len(outputs)) if args.midi else []
+    if args.midi and not args.midi.parent.is_dir():
+        raise InputError(f"The MIDI output folder {args.midi.parent} does not exist.")
     if not args.overwrite:
-        taken = [p for p in outputs if p.exists()]
+        taken = [p for p in outputs + midi_outputs if p.exists()]
         if taken:
             raise InputError(f"{taken[0]} already exists; choose another name or pass --overwrite.")
     video = args.video.expanduser()
@@ -116,10 +120,12 @@ def run(args: argparse.Namespace) -> int:
     validate(request)
 
     from .. import pipeline
-    from ..engines.registry import EngineRegistry
+    from ..engines.registry import DEFAULT, EngineRegistry
 
     registry = EngineRegistry(settings)
-    registry.resolve(request.engine)  # a clear error before any video work
+    engine = registry.resolve(request.engine)  # a clear error before any video work
+    if args.midi and engine != DEFAULT:
+        raise InputError(f"--midi needs the default engine: the {engine} engine makes audio, not notes.")
     check_sources(request)
     bar = _ProgressBar(enabled=not args.quiet)
     try:
@@ -128,7 +134,10 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     for take, path in zip(result.takes, outputs, strict=True):
         write_new_file(path, pipeline.wav_bytes(take.audio), args.overwrite)
-    summary = _summary(result, outputs)
+    for take, path in zip(result.takes, midi_outputs, strict=False):
+        if take.midi is not None:
+            write_new_file(path, take.midi, args.overwrite)
+    summary = _summary(result, outputs, midi_outputs)
     if args.json:
         print(json.dumps(summary), flush=True)
     else:
@@ -140,10 +149,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(result: Any, outputs: list[Path]) -> dict[str, Any]:
+def _summary(result: Any, outputs: list[Path], midi_outputs: list[Path]) -> dict[str, Any]:
+    midis = [str(p) for p in midi_outputs] or [None] * len(outputs)
     takes = [
         {
             "output": str(path),
+            "midi": midi,
             "seed": take.seed,
             "tempo": take.beats["tempo"],
             "beats": take.beats["beats"],
@@ -152,7 +163,7 @@ def _summary(result: Any, outputs: list[Path]) -> dict[str, Any]:
             "lufs": take.lufs,
             "true_peak_db": take.true_peak_db,
         }
-        for take, path in zip(result.takes, outputs, strict=True)
+        for take, path, midi in zip(result.takes, outputs, midis, strict=True)
     ]
     first = takes[0]
     return {
