@@ -27,6 +27,7 @@ SUBCOMMAND_MODULES = (
     "train",
     "eval",
     "make_benchmark",
+    "batch",
 )
 
 

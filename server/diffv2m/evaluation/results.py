@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,16 +75,15 @@ def _manifest_visual(clip: dict) -> tuple[VisualEvents, str]:
     return visual, f"{clip['kind']}/{clip['pattern']}"
 
 
-def detected_visual(video: Path) -> VisualEvents:
-    """Visual events of an arbitrary video, from the project's feature extractor."""
-    try:
-        from ..features.extract import extract_features  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise InputError(
-            f"{video.name} has no ground truth and visual event detection (diffv2m.features) is not installed; "
-            "evaluate against a benchmark folder made by 'diffv2m make-benchmark'."
-        ) from exc
-    features = extract_features(str(video))
+def detected_visual(video: Path, start: float = 0.0, end: float | None = None, cache: Any = None) -> VisualEvents:
+    """Visual events of an arbitrary video (or its ``start``..``end`` range), from the feature extractor.
+
+    Times are seconds from ``start``; ``cache`` is a ``features.cache.FeatureCache`` (the one
+    the job used, so the range is not decoded twice).
+    """
+    from ..features.extract import extract_features
+
+    features = extract_features(str(video), start, end, cache=cache)
     times = np.concatenate([features.event_times, features.cut_times])
     strengths = np.concatenate([features.event_strengths, np.ones(features.cut_times.size, np.float32)])
     order = np.argsort(times, kind="stable")
