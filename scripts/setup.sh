@@ -31,6 +31,13 @@ fi
 .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps "tinysoundfont==0.3.7" ||
   echo "setup: tinysoundfont did not install; the composer will use its numpy synthesis" >&2
 
+# The Ray extra for diffv2m batch --ray and its tests (tests/scale): optional, so a failed install
+# only makes those tests skip with the reason.
+if [ "$WITH_TESTS" = 1 ]; then
+  .venv/bin/python -m pip install --disable-pip-version-check -q -e ".[ray]" ||
+    echo "setup: Ray did not install; the Ray batch tests will be skipped" >&2
+fi
+
 # librosa compiles its numba kernels on first use (~30 s, cached in the venv): pay it here,
 # once, with the exact calls a job makes, so the first score is not mysteriously slow.
 .venv/bin/python -c "import numpy as np; from diffv2m.audio.beats import track_beats; track_beats(np.random.default_rng(0).normal(0, 0.1, (2, 132300)).astype('float32'), 44100)" >/dev/null

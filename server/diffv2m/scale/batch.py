@@ -17,6 +17,7 @@ from ..settings import Settings
 from . import report
 from .manifest import BatchRow, read_manifest
 from .store import BatchStore
+from .worker import RowResult
 
 
 @dataclass
@@ -53,6 +54,22 @@ def run_batch(
     if progress:
         progress(skipped, len(rows))
     failed: list[dict[str, Any]] = []
+    by_id = {row.id: row for row in todo}
+
+    def settle(result: RowResult) -> None:
+        if result.problem is None:
+            store.save(result)
+            records[result.row_id] = result.record
+        else:
+            store.log(result.row_id, "failed", problem=result.problem)
+            failed.append({"row": by_id[result.row_id].number, "id": result.row_id, "problem": result.problem})
+        if progress:
+            progress(len(records) + len(failed), len(rows))
+
+    for row in todo:
+        if row.request is None:  # refused by the request checker: no worker needed
+            settle(RowResult(row.id, problem=row.problem))
+    todo = [row for row in todo if row.request is not None]
     if todo:
         if ray_address is None:
             from .local import run_local
@@ -62,15 +79,7 @@ def run_batch(
             from .ray_runner import run_ray
 
             results = run_ray(todo, settings, ray_address, store.log)
-        by_id = {row.id: row for row in todo}
         for result in results:
-            if result.problem is None:
-                store.save(result)
-                records[result.row_id] = result.record
-            else:
-                store.log(result.row_id, "failed", problem=result.problem)
-                failed.append({"row": by_id[result.row_id].number, "id": result.row_id, "problem": result.problem})
-            if progress:
-                progress(len(records) + len(failed), len(rows))
+            settle(result)
     document = report.build(manifest, list(records.values()), failed, len(rows))
     return BatchOutcome(len(rows), skipped, len(records) - skipped, failed, report.write(document, out))
