@@ -160,8 +160,9 @@ class JobStore:
             total = sum(sizes.values())
             evicted: list[str] = []
             finished = sorted((r for r in records if not r.active), key=lambda r: r.finished or r.created)
-            # The newest finished job is what someone is about to download: never evict it.
-            for record in finished[:-1]:
+            # Oldest first, the newest finished too if need be: after a job settles the folder fits the cap.
+            # Active jobs (the one settling now) are never evicted.
+            for record in finished:
                 if total <= self.cap_bytes:
                     break
                 self.delete(record.id)

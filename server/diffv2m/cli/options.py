@@ -63,5 +63,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     roots = getattr(args, "allowed_root", None)
     if roots:
         settings.allowed_roots = [Path(r).expanduser() for r in roots]
+    if getattr(args, "allow_browser_paths", False):
+        settings.allow_browser_paths = True
     settings.cache_dir = Path(settings.cache_dir).expanduser()
+    settings.check()
     return settings
