@@ -61,6 +61,9 @@ class Settings:
     # A torch.compile mode for the DiT on CUDA (e.g. reduce-overhead: CUDA graphs); None: eager.
     compile_mode: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_COMPILE") or None)
     device: str = field(default_factory=lambda: os.environ.get("DIFFV2M_DEVICE", "auto"))
+    # The composer's General-MIDI bank (sf2/sf3), or "numpy" for its numpy synthesis; None: look one up
+    # (engines/composer/soundfont.py: MuseScore General, FluidR3_GM, then pretty_midi's TimGM6mb).
+    sound_bank: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_SOUND_BANK") or None)
 
     cache_dir: Path = field(default_factory=lambda: _env_path("DIFFV2M_CACHE_DIR") or _default_cache_dir())
     cache_cap_mb: float = field(default_factory=lambda: _env_number("DIFFV2M_CACHE_CAP_MB", "2048", float))

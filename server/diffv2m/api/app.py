@@ -74,6 +74,8 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
             store.write_result_file(store.take_path(record.id, index, "audio"), pipeline.wav_bytes(take.audio))
             beats = json.dumps(take.beats).encode()
             store.write_result_file(store.take_path(record.id, index, "beats"), beats)
+            if take.midi is not None:
+                store.write_result_file(store.take_path(record.id, index, "midi"), take.midi)
             takes.append(
                 {
                     "seed": take.seed,
@@ -82,6 +84,7 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
                     "true_peak_db": take.true_peak_db,
                     "audio": f"/jobs/{record.id}/audio?take={index}",
                     "beats": f"/jobs/{record.id}/beats?take={index}",
+                    "midi": f"/jobs/{record.id}/midi?take={index}" if take.midi is not None else None,
                 }
             )
         return {**output.metadata, "sources": record.sources, "takes": takes}

@@ -268,3 +268,14 @@ def get_beats(job_id: str, request: Request, take: int = Query(0, ge=0)) -> JSON
     """Beats, downbeats, tempo, onsets and per-second ODF, in seconds from the range start."""
     path = _finished_take(request, job_id, take, "beats")
     return JSONResponse(json.loads(path.read_text()))
+
+
+@router.get("/jobs/{job_id}/midi", response_class=FileResponse)
+def get_midi(job_id: str, request: Request, take: int = Query(0, ge=0)) -> FileResponse:
+    """The score as a standard MIDI file (tempo map, cut markers, one track per part); composer jobs only."""
+    record, _ = request.app.state.manager.get(job_id)
+    takes = (record.result or {}).get("takes", []) if record.state == "done" else []
+    if 0 <= take < len(takes) and takes[take].get("midi") is None:
+        raise NotFound(f"Job {job_id} has no MIDI: the {record.result.get('engine')} engine makes audio, not notes.")
+    path = _finished_take(request, job_id, take, "midi")
+    return FileResponse(path, media_type="audio/midi", filename=f"score-{job_id[:8]}-take{take}.mid")

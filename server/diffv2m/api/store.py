@@ -4,6 +4,7 @@
     <id>/work/                uploads and half-written files; removed when the job ends
     <id>/take<k>.wav          results
     <id>/take<k>.beats.json
+    <id>/take<k>.mid          the score as MIDI (composer jobs)
 
 Finished jobs survive a restart. A job that was queued or running when the
 server stopped is marked failed on the next start (its work folder is gone with
@@ -99,7 +100,7 @@ class JobStore:
         return self.job_dir(job_id) / "work"
 
     def take_path(self, job_id: str, take: int, kind: str) -> Path:
-        suffix = {"audio": ".wav", "beats": ".beats.json"}[kind]
+        suffix = {"audio": ".wav", "beats": ".beats.json", "midi": ".mid"}[kind]
         return self.job_dir(job_id) / f"take{take}{suffix}"
 
     # ---- records -----------------------------------------------------------

@@ -45,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--duration", type=float, help=f"seconds of music (default: the range length; at most {MAX_DURATION_S:g})"
     )
+    p.add_argument("--midi", type=Path, help="also write the score as a MIDI file (default engine; takes: .take2.mid)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -171,7 +172,8 @@ class _ProgressBar:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     outputs = take_outputs(args.output, args.takes if 1 <= args.takes <= MAX_TAKES else 1)
-    for path in outputs:
+    midi_outputs = take_outputs(args.midi, len(outputs)) if args.midi else []
+    for path in outputs + midi_outputs:
         check_output(path, args.overwrite)
         remove_stale_parts(path)
     video = args.video.expanduser()
@@ -190,10 +192,12 @@ def run(args: argparse.Namespace) -> int:
     validate(request)
 
     from .. import pipeline
-    from ..engines.registry import EngineRegistry
+    from ..engines.registry import DEFAULT, EngineRegistry
 
     registry = EngineRegistry(settings)
-    registry.resolve(request.engine)  # a clear error before any video work
+    engine = registry.resolve(request.engine)  # a clear error before any video work
+    if args.midi and engine != DEFAULT:
+        raise InputError(f"--midi needs the default engine: the {engine} engine makes audio, not notes.")
     check_sources(request)
     bar = _ProgressBar(enabled=not args.quiet)
     with sigterm_as_interrupt():
@@ -203,7 +207,10 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         for take, path in zip(result.takes, outputs, strict=True):
             write_new_file(path, pipeline.wav_bytes(take.audio), args.overwrite)
-    summary = _summary(result, outputs)
+        for take, path in zip(result.takes, midi_outputs, strict=False):
+            if take.midi is not None:
+                write_new_file(path, take.midi, args.overwrite)
+    summary = _summary(result, outputs, midi_outputs)
     if args.json:
         print(json.dumps(summary), flush=True)
     else:
@@ -215,10 +222,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(result: Any, outputs: list[Path]) -> dict[str, Any]:
+def _summary(result: Any, outputs: list[Path], midi_outputs: list[Path]) -> dict[str, Any]:
+    midis = [str(p) for p in midi_outputs] or [None] * len(outputs)
     takes = [
         {
             "output": str(path),
+            "midi": midi,
             "seed": take.seed,
             "tempo": take.beats["tempo"],
             "beats": take.beats["beats"],
@@ -227,7 +236,7 @@ def _summary(result: Any, outputs: list[Path]) -> dict[str, Any]:
             "lufs": take.lufs,
             "true_peak_db": take.true_peak_db,
         }
-        for take, path in zip(result.takes, outputs, strict=True)
+        for take, path, midi in zip(result.takes, outputs, midis, strict=True)
     ]
     first = takes[0]
     return {
