@@ -15,7 +15,7 @@ import subprocess
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import compat, connection, placement, preferences, snapshot, ticker
+from . import compat, placement, preferences, snapshot, ticker
 from .jobs import ScoreJob
 from .timeline import FrameRange
 
@@ -24,7 +24,7 @@ def _start(operator: bpy.types.Operator, context: bpy.types.Context, plan: snaps
     prefs = preferences.get(context)
     scene = bpy.data.scenes[plan.scene_name]
     try:
-        folder = placement.output_folder(prefs.unsaved_folder, __package__)
+        folder = placement.output_folder(prefs.unsaved_folder, preferences.MODULE)
         request = snapshot.build_request(plan, prefs, scene.diffv2m_score_settings, folder, replaces)
     except snapshot.NothingToScore as exc:
         operator.report({"ERROR"}, str(exc))
@@ -40,6 +40,9 @@ def _start(operator: bpy.types.Operator, context: bpy.types.Context, plan: snaps
 
 
 class _JobOperator:
+    # REGISTER: each Generate/Regenerate is listed in the Info editor (with its report).
+    bl_options = {"REGISTER"}  # noqa: RUF012 (Blender reads this class attribute)
+
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         return ticker.active() is None
@@ -145,8 +148,7 @@ class DIFFV2M_OT_check_server(bpy.types.Operator):
     bl_label = "Check Server"
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        prefs = preferences.get(context)
-        connection.check(prefs.server_url, prefs.token)
+        preferences.check_server(preferences.get(context))
         ticker.ensure_timer()
         return {"FINISHED"}
 
@@ -163,7 +165,7 @@ class DIFFV2M_OT_start_server(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         prefs = preferences.get(context)
-        log_dir = bpy.utils.extension_path_user(__package__, path="logs", create=True)
+        log_dir = bpy.utils.extension_path_user(preferences.MODULE, path="logs", create=True)
         log_path = os.path.join(log_dir, "server.log")
         try:
             argv = shlex.split(prefs.start_command, posix=os.name != "nt")
