@@ -108,6 +108,12 @@ class DIFFV2M_OT_cancel_score(bpy.types.Operator):
         return {"FINISHED"}
 
 
+_UNDO_WHILE_RUNNING = (
+    "The score is still being made: Ctrl+Z undid your previous step, not the score; "
+    "press Ctrl+Z again once it is placed, or Esc to cancel it."
+)
+
+
 class DIFFV2M_OT_watch_escape(bpy.types.Operator):
     """Cancel the running score generation with Esc (internal)"""
 
@@ -124,21 +130,31 @@ class DIFFV2M_OT_watch_escape(bpy.types.Operator):
         # on bpy.app.timers and survives this handler).
         self._timer = context.window_manager.event_timer_add(0.25, window=context.window)
         context.window_manager.modal_handler_add(self)
+        ticker.watched = True
         return {"RUNNING_MODAL"}
 
     def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         if ticker.active() is None:
-            return self._end(context, {"FINISHED"})
+            return self._end(context)
         if event.type == "ESC" and event.value == "PRESS":
             ticker.cancel()
-            return self._end(context, {"FINISHED"})
+            return {"RUNNING_MODAL"}  # ends with the job, reporting "cancelled"
+        if event.type == "Z" and event.value == "PRESS" and (event.ctrl or event.oskey) and not event.shift:
+            # The score is not placed yet, so this Ctrl+Z undoes the step before it (often the
+            # emotion just picked), and the take lands afterwards: say so (docs/addon.md, Undo).
+            self.report({"WARNING"}, _UNDO_WHILE_RUNNING)
         return {"PASS_THROUGH"}
 
-    def _end(self, context: bpy.types.Context, result: set[str]) -> set[str]:
+    def _end(self, context: bpy.types.Context) -> set[str]:
+        """Report the job's last message: a modal operator's report shows in the status bar."""
+        ticker.watched = False
         if self._timer is not None:
             context.window_manager.event_timer_remove(self._timer)
             self._timer = None
-        return result
+        if ticker.last_report is not None:
+            level, message = ticker.last_report
+            self.report({level}, message)
+        return {"FINISHED"}
 
 
 class DIFFV2M_OT_check_server(bpy.types.Operator):

@@ -7,9 +7,13 @@ import bpy
 
 from . import compat, connection, placement, preferences, snapshot, text
 
-# Room the label's icon and the panel's margins take from the sidebar's width, in pixels at
-# ui_scale 1 (measured on Blender 4.3's sidebar: an icon is 20 px, each margin about 10 px).
-_LABEL_MARGIN = 44
+# Room the sidebar's tab column, the panel's and a box's margins, the icon and the label's own
+# padding take from the region's width, in pixels at ui_scale 1 (Blender 4.3's sidebar: a
+# 379 px region leaves about 261 px of text in a box; the rest is a safety margin).
+_LABEL_MARGIN = 125
+# blf measures a string about a tenth narrower than a label draws it (Blender 4.3's UI font,
+# seen in screenshots of the sidebar): wrap against the drawn width.
+_DRAWN_PER_MEASURED = 1.15
 
 
 def wrapped_label(layout: bpy.types.UILayout, context: bpy.types.Context, message: str, icon: str = "NONE") -> None:
@@ -18,7 +22,7 @@ def wrapped_label(layout: bpy.types.UILayout, context: bpy.types.Context, messag
     width = (context.region.width if context.region else 300) - _LABEL_MARGIN * scale
     blf.size(0, context.preferences.ui_styles[0].widget.points * scale)
     column = layout.column(align=True)
-    for number, line in enumerate(text.wrap(message, width, lambda s: blf.dimensions(0, s)[0])):
+    for number, line in enumerate(text.wrap(message, width, lambda s: _DRAWN_PER_MEASURED * blf.dimensions(0, s)[0])):
         column.label(text=line, icon=icon if number == 0 else "BLANK1" if icon != "NONE" else "NONE")
 
 

@@ -20,6 +20,10 @@ from .jobs import Finished, Progress, ScoreJob
 from .timeline import FrameRange
 
 TICK_SECONDS = 0.1
+# The last job message (level, text); the Esc watcher (operators.py) reports it when its job
+# ends, since only an operator run from the UI puts a report in the status bar.
+last_report: tuple[str, str] | None = None
+watched = False  # an Esc watcher is running for the active job
 _active: ScoreJob | None = None
 _progress_open = False
 
@@ -42,8 +46,9 @@ def start(job: ScoreJob) -> None:
     in that call, about 1 run in 10 with cold caches). Started from the timer,
     the job begins 0.1 s later.
     """
-    global _active
+    global _active, last_report
     _active = job
+    last_report = None
     _stop_clear_timer()
     _set_state(running=True, stage="starting", progress=0.0, message="")
     _progress_begin()
@@ -112,8 +117,10 @@ def install() -> None:
     """On register: cancel jobs on File > Open, and check the server once shortly after start."""
     if _on_file_load not in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.append(_on_file_load)
+    # Persistent: Blender started with a .blend (the usual way) loads it after registering the
+    # add-ons, and a file load drops every other timer; without it the check never ran then.
     if not bpy.app.timers.is_registered(_first_check):
-        bpy.app.timers.register(_first_check, first_interval=1.0)
+        bpy.app.timers.register(_first_check, first_interval=1.0, persistent=True)
 
 
 def shutdown() -> None:
@@ -199,10 +206,15 @@ def undo_push(message: str) -> None:
 
 def notify(level: str, message: str) -> None:
     """Tell the editor: panel line, status/info report (via an operator), console."""
+    global last_report
     _set_state(message=message, message_level=level)
     print(f"Diff-V2M score: {message}")
-    _status_text(f"Score: {message}")
-    _clear_status_later()
+    last_report = (level, message)
+    if watched:
+        _status_text(None)  # the Esc watcher reports it: Blender's status-bar report banner
+    else:
+        _status_text(f"Score: {message}")
+        _clear_status_later()
     try:
         with _window_override():
             bpy.ops.diffv2m.notify(level=level, message=message)
@@ -282,4 +294,8 @@ def _redraw() -> None:
     for window in wm.windows if wm else []:
         for area in window.screen.areas:
             if area.type == "SEQUENCE_EDITOR":
-                area.tag_redraw()
+                # The sidebar only: redrawing the whole Sequencer ten times a second was most
+                # of the add-on's own share of the UI's stalls during a job.
+                for region in area.regions:
+                    if region.type == "UI":
+                        region.tag_redraw()
