@@ -67,7 +67,9 @@ class SEQUENCER_PT_diffv2m_score(bpy.types.Panel):
         else:
             layout.operator("diffv2m.generate_score", icon="PLAY_SOUND")
             record = placement.target_generation(scene)
-            layout.operator("diffv2m.regenerate_score", icon="FILE_REFRESH")
+            row = layout.row()
+            row.operator("diffv2m.regenerate_score", icon="FILE_REFRESH")
+            row.operator("diffv2m.save_midi", icon="FILE_SOUND")
             if record:
                 wrapped_label(layout, context, f"Replaces: {record['strip']}", "SOUND")
         if state.message:

@@ -188,7 +188,9 @@ def _finish(job: ScoreJob, message: Finished) -> None:
         return
     # Placing and its undo step happen in this one call, with no tick between them.
     undo_push(f"Generate Score: {strip.name}")
-    notify("INFO", f"Added '{strip.name}' on channel {strip.channel} ({result.wav_path}).")
+    bank = (result.result.get("sound_bank") or {}).get("name")
+    sound = f"; sound: {bank}" if bank else ""
+    notify("INFO", f"Added '{strip.name}' on channel {strip.channel} ({result.wav_path}{sound}).")
 
 
 def _remove_quietly(path: str) -> None:
