@@ -52,13 +52,18 @@ def fresh(window: GuiBlender) -> dict:
     return wait_idle(window)
 
 
-def generate(window: GuiBlender, name: str) -> dict:
-    """Click Generate Score and wait for the job to end; the state then."""
+def click_job(window: GuiBlender, at: tuple[int, int]) -> dict:
+    """Click a button that starts a job; wait for the job to start, then to end."""
     message = window.state()["job"]["message"]
-    generate_at, _ = window.panel_buttons(f"{name}-before")
-    window.click(*generate_at)
+    window.click(*at)
     window.wait_for(lambda s: s["active_job"] or s["job"]["message"] != message, 30, "the job to start")
     return wait_idle(window)
+
+
+def generate(window: GuiBlender, name: str) -> dict:
+    """Click Generate Score and wait for the job to end; the state then."""
+    generate_at, _ = window.panel_buttons(f"{name}-before")
+    return click_job(window, generate_at)
 
 
 def test_install_file_enables_the_extension(built_extension, window):
@@ -116,8 +121,7 @@ def test_regenerate_with_another_emotion_then_ctrl_z(window):
     (old,) = takes(first)
     window.command("emotion", value="tense", seed=8)
     _, regenerate_at = window.panel_buttons("regenerate-idle")
-    window.click(*regenerate_at)
-    after = wait_idle(window)
+    after = click_job(window, regenerate_at)
     window.screenshot("regenerate-placed")
     (new,) = takes(after)
     assert new["tag"]["emotion"] == "tense" and new["tag"]["seed"] == 8 and new["name"] != old["name"]
