@@ -209,3 +209,22 @@ def test_results_cache_never_exceeds_its_cap_after_a_job_settles(tmp_path):
     assert evicted == [records[0].id, records[1].id]  # oldest first, the newest finished too; never the active one
     total = sum(p.stat().st_size for p in (tmp_path / "jobs").rglob("*") if p.is_file())
     assert total <= 1 << 20
+
+
+def test_openapi_limits_are_the_ones_the_server_enforces(server, short_clip):
+    """The published form schema (generated from limits.py) against real submissions: one past each maximum
+    is a 422 naming the field; before, the schema was a hand-written copy only compared with itself."""
+    schema = server.http.get(f"{server.url}/openapi.json", timeout=10).json()
+    form = schema["paths"]["/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert form["duration"]["maximum"] == MAX_DURATION_S
+    for name in ("takes", "steps", "guidance", "duration"):
+        maximum = form[name]["maximum"]  # FastAPI writes 4 as 4.0
+        too_big = int(maximum) + 1 if form[name]["type"] == "integer" else maximum + 1
+        response = server.submit(path=str(short_clip), engine="default", **{name: too_big})
+        assert_one_line_error(response, 422, f"'{name}'", f"{maximum:g}")
+    seed_max = int(form["seed"]["description"].split()[-1])
+    assert_one_line_error(server.submit(path=str(short_clip), seed=seed_max + 1), 422, "'seed'", str(seed_max))
+    assert set(form["engine"]["enum"]) == {"auto", "default", "diffv2m"}
+    at_limit = server.submit(path=str(short_clip), engine="default", takes=int(form["takes"]["maximum"]))
+    assert at_limit.status_code == 202, at_limit.text
+    _cancel(server, at_limit)

@@ -82,6 +82,7 @@ def _segments(
     names: dict[str, str] = {}
     sources: list[str] = []
     segments = []
+    checked: dict[str, str] = {}
     for number, item in enumerate(items, 1):
         if ("path" in item) == ("file" in item):
             raise InputError(f"Segment {number} needs exactly one of 'path' or 'file'.")
@@ -96,7 +97,10 @@ def _segments(
             names[path] = files[index].client_name
             sources.append(files[index].client_name)
         else:
-            path = str(check_local_path(settings, client, str(item["path"])))
+            raw_path = str(item["path"])
+            if raw_path not in checked:  # a timeline cuts few files into many pieces: check each once
+                checked[raw_path] = str(check_local_path(settings, client, raw_path))
+            path = checked[raw_path]
             sources.append(path)
         try:
             segments.append(

@@ -32,7 +32,8 @@ def job_form_schema() -> dict[str, Any]:
             "start": {**seconds, "default": 0},
             "end": {**seconds, "exclusiveMinimum": 0},
             "emotion": {"type": "string", "enum": emotion_names(), "default": "auto"},
-            "seed": {"type": "integer", "minimum": 0, "maximum": limits.MAX_SEED},
+            # FastAPI's schema model stores bounds as floats, which cannot spell 2^63 - 5 exactly.
+            "seed": {"type": "integer", "minimum": 0, "description": f"0 to {limits.MAX_SEED}"},
             "takes": {"type": "integer", "minimum": 1, "maximum": limits.MAX_TAKES, "default": 1},
             "engine": {"type": "string", "enum": list(limits.ENGINE_CHOICES), "default": "auto"},
             "steps": {"type": "integer", "minimum": 1, "maximum": limits.MAX_STEPS},

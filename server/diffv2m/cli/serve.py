@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     # The server's own lines (disconnects, evictions, failed jobs) beside uvicorn's, at the same level.
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)  # a malformed body is the client's 422, not ours
     from ..api.app import create_app  # raises AccessDenied for a non-loopback bind without a token
 
     app = create_app(settings)

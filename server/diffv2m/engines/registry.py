@@ -96,12 +96,12 @@ class EngineRegistry:
         if reason:
             diff["reason"] = reason
         engines[DIFFV2M] = diff
-        with self._lock:
-            for key, engine in self._engines.items():
-                try:
-                    engines[key].update(engine.describe())
-                except Exception as exc:  # a describe() bug must not take /health down
-                    engines[key]["describe_error"] = str(exc)
+        # A snapshot, not the lock: get() holds it for a whole engine load, and /health must not wait on that.
+        for key, engine in dict(self._engines).items():
+            try:
+                engines[key].update(engine.describe())
+            except Exception as exc:  # a describe() bug must not take /health down
+                engines[key]["describe_error"] = str(exc)
         return {"default_engine": DIFFV2M if self.settings.weights else DEFAULT, "engines": engines}
 
     def warm(self, name: str = "auto") -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from ...audio.loudness import limit_peaks
 from ..base import ProgressFn
 from .instruments import riser
 from .instruments.dsp import SR
@@ -28,6 +29,9 @@ from .sounds import k_weighting
 from .timeline import Note
 
 BLOCK = round(0.4 * SR)  # BS.1770 gating block
+# Peak-to-loudness ratio the mix leaves with: at -14 LUFS its peaks sit 0.8 dB under the
+# normaliser's -1.4 dBFS sample ceiling (pipeline.TARGET_LUFS, audio/loudness.py).
+BUS_PLR = 11.8
 ABSOLUTE_GATE = 10 ** ((-70.0 + 0.691) / 10)
 MIX_CHUNK = 1 << 20  # samples added to the bus at a time (bounds the temporaries)
 MELODIC_DRUM, KIT = 0, 9
@@ -163,23 +167,31 @@ def render_part(bank: LoadedBank, notes: list[Note], part: str, orchestra: Orche
     return stem
 
 
-def gated_loudness(stem: np.ndarray) -> float:
-    """BS.1770-style gated loudness (LKFS) of a (n, 2) stem, in 400 ms blocks; -inf when silent."""
+def gated_loudness(stem: np.ndarray, stereo: bool = False) -> float:
+    """Gated loudness (LKFS, BS.1770 400 ms blocks and gates; -inf when silent) of a (n, 2) array.
+
+    ``stereo``: both channels weighted and their powers summed, as BS.1770 does; otherwise the
+    mono downmix (half the filtering; enough to balance parts against each other).
+    """
     sos = k_weighting()
-    state = np.zeros((sos.shape[0], 2), np.float32)
+    sides = (0, 1) if stereo else (None,)
+    states = [np.zeros((sos.shape[0], 2), np.float32) for _ in sides]
     powers = []
     chunk = MIX_CHUNK // BLOCK * BLOCK  # whole blocks per chunk
     for start in range(0, stem.shape[0] - BLOCK + 1, chunk):
         piece = stem[start : start + chunk]
         usable = piece.shape[0] // BLOCK * BLOCK
-        if not piece[::64].any():  # silent here (the part rests): zero power, no filtering
-            powers.append(np.zeros(usable // BLOCK))
-            state[:] = 0.0
-            continue
-        mono = piece[:, 0] + piece[:, 1]  # twice the channel mean: 6.02 dB taken off below
-        weighted, state = signal.sosfilt(sos, mono, zi=state)
-        blocks = weighted[:usable].reshape(-1, BLOCK)
-        powers.append(np.einsum("ij,ij->i", blocks, blocks) / (4 * BLOCK))
+        power = np.zeros(usable // BLOCK)
+        if piece[::64].any():  # else silent here (the part rests): zero power, no filtering
+            for k, side in enumerate(sides):
+                # The downmix is taken as L + R (twice the mean): a quarter of its power.
+                signal_in, scale = (piece[:, 0] + piece[:, 1], 0.25) if side is None else (piece[:, side], 1.0)
+                weighted, states[k] = signal.sosfilt(sos, signal_in, zi=states[k])
+                blocks = weighted[:usable].reshape(-1, BLOCK)
+                power += np.einsum("ij,ij->i", blocks, blocks) * (scale / BLOCK)
+        else:
+            states = [np.zeros_like(state) for state in states]
+        powers.append(power)
     power = np.concatenate(powers) if powers else np.zeros(0)
     power = power[power > ABSOLUTE_GATE]
     if power.size == 0:
@@ -233,7 +245,26 @@ def render_sampled(
             _add_stem(dry, send, stem, part, gain, duck)
             del stem
     progress("generating", 0.85)
-    return master(dry, send, num_samples, brightness, reverb)
+    return bus_limit(master(dry, send, num_samples, brightness, reverb))
+
+
+def bus_limit(mix: np.ndarray) -> np.ndarray:
+    """Hold the mix's peaks BUS_PLR dB over its loudness (the project's look-ahead limiter).
+
+    Sampled drums have a higher crest factor than the numpy synthesis; limited here, the
+    loudness normalisation that follows is a pure gain (one meter pass, no limiter
+    iterations; audio/loudness.py). Limiting lowers the loudness a little, so the ceiling
+    is set again from the limited mix, once.
+    """
+    for _ in range(2):
+        level = gated_loudness(mix.T, stereo=True)
+        if not np.isfinite(level):
+            return mix
+        ceiling = 10 ** ((level + BUS_PLR) / 20)
+        if float(np.abs(mix).max()) <= ceiling * 10 ** (0.1 / 20):
+            return mix
+        mix = limit_peaks(mix, SR, ceiling)
+    return mix
 
 
 def _add_stem(dry: np.ndarray, send: np.ndarray, stem: np.ndarray, part: str, gain: float, duck: np.ndarray) -> None:
