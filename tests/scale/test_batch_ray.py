@@ -65,7 +65,7 @@ def test_batch_on_local_ray_survives_a_killed_worker_and_does_each_row_once(batc
     out, cache = tmp_path / "out", tmp_path / "cache"
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
     process = subprocess.Popen(
-        batch_command(manifest, out, cache, "--ray", "local", "-q"),
+        batch_command(manifest, out, cache, "--ray", "local", "--ray-workers", "2", "-q"),
         env=env,
         text=True,
         stdout=subprocess.PIPE,

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from .options import add_model_options, settings_from_args
 
 
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ADDRESS",
         help="run rows on a Ray cluster: its address (e.g. auto, or HEAD:6379), or 'local' for a 2-CPU one here",
     )
+    p.add_argument("--ray-workers", type=int, metavar="N", help="with --ray: N engine actors (default: one per CPU)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_model_options(p)
     p.set_defaults(func=run)
@@ -54,9 +56,13 @@ def run(args: argparse.Namespace) -> int:
     from ..scale.batch import run_batch
 
     settings = settings_from_args(args)
+    if args.ray_workers is not None and (args.ray is None or args.ray_workers < 1):
+        raise InputError("--ray-workers needs --ray and a number of at least 1.")
     bar = _RowsBar(enabled=not args.quiet)
     try:
-        outcome: Any = run_batch(args.manifest.expanduser(), args.out.expanduser(), settings, args.ray, bar)
+        outcome: Any = run_batch(
+            args.manifest.expanduser(), args.out.expanduser(), settings, args.ray, bar, args.ray_workers
+        )
     finally:
         bar.close()
     print(

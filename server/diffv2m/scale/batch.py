@@ -35,6 +35,7 @@ def run_batch(
     settings: Settings,
     ray_address: str | None = None,
     progress: Callable[[int, int], Any] | None = None,
+    ray_workers: int | None = None,
 ) -> BatchOutcome:
     """``progress(finished, total)`` after every row (the already-done ones count as finished at the start)."""
     rows = read_manifest(manifest)
@@ -78,7 +79,7 @@ def run_batch(
         else:
             from .ray_runner import run_ray
 
-            results = run_ray(todo, settings, ray_address, store.log)
+            results = run_ray(todo, settings, ray_address, store.log, ray_workers)
         for result in results:
             settle(result)
     document = report.build(manifest, list(records.values()), failed, len(rows))

@@ -50,12 +50,14 @@ def connect(ray: Any, address: str) -> None:
             raise InputError(f"Cannot reach the Ray cluster at {address}: {exc}") from None
 
 
-def run_ray(rows: list[BatchRow], settings: Settings, address: str, log: LogFn) -> Iterator[RowResult]:
-    """Each row's result as it finishes (not in manifest order)."""
+def run_ray(
+    rows: list[BatchRow], settings: Settings, address: str, log: LogFn, workers: int | None = None
+) -> Iterator[RowResult]:
+    """Each row's result as it finishes (not in manifest order); ``workers`` actors (default: one per CPU)."""
     ray = import_ray()
     connect(ray, address)
     actor_class = ray.remote(num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ROW_RETRIES)(RowWorker)
-    size = max(1, min(len(rows), int(ray.cluster_resources().get("CPU", 1))))
+    size = max(1, min(len(rows), workers or int(ray.cluster_resources().get("CPU", 1))))
     idle = [actor_class.remote(settings) for _ in range(size)]
     pending: dict[Any, tuple[BatchRow, Any]] = {}
     queue = list(reversed(rows))
