@@ -6,7 +6,6 @@ types, so an engine can be swapped without touching either.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -14,17 +13,9 @@ import numpy as np
 
 from ..emotion import EmotionPreset
 from ..features.types import VideoFeatures
+from ..progress import ProgressFn, no_progress
 
 SAMPLE_RATE = 44_100
-
-# progress(stage, fraction in [0, 1]); engines call it often and it raises
-# ``errors.Cancelled`` when the job was cancelled, which is how cancelling
-# "at the next step" works without engines knowing about jobs.
-ProgressFn = Callable[[str, float], None]
-
-
-def no_progress(stage: str, fraction: float) -> None:
-    """Default progress callback: ignore."""
 
 
 @dataclass

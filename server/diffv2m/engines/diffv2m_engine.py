@@ -130,7 +130,7 @@ class DiffV2MEngine:
         if not settings.weights:
             raise WeightsError("No Diff-V2M weights are configured; set DIFFV2M_WEIGHTS to a weights folder or file.")
         from ..model.acceleration import prepare_for_inference
-        from ..model.loading import load_weights
+        from ..model.io.loading import load_weights
 
         stack = load_weights(
             settings.weights, settings.allow_download, settings.cache_dir, settings.use_ema, settings.emotion_source

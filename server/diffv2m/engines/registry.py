@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, WeightsError
+from ..model.io.sources import is_hub_id
 from ..settings import Settings
 from .base import Engine
 
@@ -72,8 +73,7 @@ class EngineRegistry:
         if not weights:
             return "no weights configured (set DIFFV2M_WEIGHTS or --weights)"
         path = Path(weights).expanduser()
-        looks_like_hub_id = not path.is_absolute() and weights.count("/") == 1 and not path.exists()
-        if looks_like_hub_id:
+        if is_hub_id(weights):
             if not self.settings.allow_download:
                 return f"weights '{weights}' are not a local folder and downloads are off (DIFFV2M_ALLOW_DOWNLOAD=1)"
             return None
