@@ -17,20 +17,22 @@ def _classes() -> list:
 def register() -> None:
     import bpy
 
-    from . import properties, ticker
+    from . import keymap, properties, ticker
 
     properties.register()
     for cls in _classes():
         bpy.utils.register_class(cls)
+    keymap.register()
     ticker.install()
 
 
 def unregister() -> None:
     import bpy
 
-    from . import properties, ticker
+    from . import keymap, properties, ticker
 
     ticker.shutdown()
+    keymap.unregister()
     for cls in reversed(_classes()):
         bpy.utils.unregister_class(cls)
     properties.unregister()

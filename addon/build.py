@@ -11,7 +11,10 @@ plus the add-on's modules (not this file) in a temporary folder, then:
 - or, with none of those, writes the same layout with zipfile (``--plain``
   forces this).
 
-Prints the zip's path. ``--validate`` also runs ``blender_ext.py validate`` on it.
+Prints the zip's path. ``--validate`` also runs Blender's validator on it (the same
+``blender_ext.py``, else ``blender --command extension validate``).
+``blender --command extension build`` at the repository root makes the other
+valid layout (the manifest's ``[build]`` section; the root ``__init__.py`` imports addon/).
 Not part of the extension (excluded from the zip).
 """
 
@@ -68,10 +71,19 @@ def valid_tags_for(blender_ext: Path) -> str:
     return str(tags) if tags.is_file() else ""
 
 
+def staged_manifest() -> str:
+    """The manifest without its ``[build]`` section: that section picks the extension's files out
+    of the repository root (for ``blender --command extension build`` there); the staged folder
+    holds only those files already."""
+    text = MANIFEST.read_text(encoding="utf-8")
+    head, _, _ = text.partition("\n[build]\n")
+    return head.rstrip() + "\n"
+
+
 def stage(folder: Path) -> Path:
     """Copy the manifest and the add-on's modules into ``folder``; returns it."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(MANIFEST, folder / MANIFEST.name)
+    (folder / MANIFEST.name).write_text(staged_manifest(), encoding="utf-8")
     for path in addon_files():
         shutil.copy2(path, folder / path.name)
     return folder
@@ -121,15 +133,14 @@ def build_with_blender(blender: str, staged: Path, output: Path) -> Path:
     return output
 
 
-def validate(blender_ext: Path, archive: Path) -> str:
-    """Run Blender's validator on the zip; raises CalledProcessError (with its output) when it fails."""
-    command = [
-        sys.executable,
-        str(blender_ext),
-        "validate",
-        str(archive),
-        f"--valid-tags={valid_tags_for(blender_ext)}",
-    ]
+def validate(blender_ext: Path | None, archive: Path, blender: str | None = None) -> str:
+    """Run Blender's validator on the zip, from ``blender_ext.py`` or else a ``blender`` binary;
+    raises CalledProcessError (with its output) when it fails."""
+    if blender_ext is not None:
+        command = [sys.executable, str(blender_ext), "validate", str(archive)]
+        command.append(f"--valid-tags={valid_tags_for(blender_ext)}")
+    else:
+        command = [str(blender), "--factory-startup", "--command", "extension", "validate", str(archive)]
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return done.stdout
 
@@ -163,10 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         archive = build(args.output_dir, args.blender_ext, args.plain)
         if args.validate:
             checker = args.blender_ext or find_blender_ext()
-            if checker is None:
-                print("no blender_ext.py found: pass --blender-ext or set BLENDER_EXT to validate", file=sys.stderr)
+            blender = None if checker else shutil.which("blender")
+            if checker is None and blender is None:
+                print(
+                    "no blender_ext.py or blender found: pass --blender-ext or set BLENDER_EXT to validate",
+                    file=sys.stderr,
+                )
                 return 1
-            print(validate(checker, archive).strip())
+            print(validate(checker, archive, blender).strip())
     except subprocess.CalledProcessError as exc:
         print(exc.stdout, file=sys.stderr)
         return 1

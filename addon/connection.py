@@ -15,7 +15,7 @@ from .client import Client, ServerError
 
 @dataclass
 class ServerStatus:
-    state: str = "unknown"  # unknown | checking | ok | down
+    state: str = "unknown"  # unknown | checking | ok | down | offline
     text: str = "Not checked yet"
     version: str = ""
     device: str = ""
@@ -102,6 +102,11 @@ def reset() -> None:
     with _lock:
         if _pending is not None:
             _checking, _pending = False, None
+
+
+def refuse(message: str) -> None:
+    """A check that may not contact the server (Blender's Online Access is off): say why instead."""
+    STATUS.__dict__.update(ServerStatus(state="offline", text=message).__dict__)
 
 
 def mark_down(message: str) -> None:

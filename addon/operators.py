@@ -1,4 +1,4 @@
-"""Operators: Generate Score, Regenerate, Cancel, and the server helpers.
+"""Operators: Generate Score, Regenerate, Cancel, Save MIDI, and the server helpers.
 
 Generate and Regenerate only read the file and start a worker; they return at
 once and the ticker places the result later (one undo step then). Invoked from
@@ -15,7 +15,8 @@ import subprocess
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import compat, connection, placement, preferences, snapshot, ticker
+from . import compat, placement, preferences, score_midi, snapshot, ticker
+from .client import Client, ServerError
 from .jobs import ScoreJob
 from .timeline import FrameRange
 
@@ -24,7 +25,7 @@ def _start(operator: bpy.types.Operator, context: bpy.types.Context, plan: snaps
     prefs = preferences.get(context)
     scene = bpy.data.scenes[plan.scene_name]
     try:
-        folder = placement.output_folder(prefs.unsaved_folder, __package__)
+        folder = placement.output_folder(prefs.unsaved_folder, preferences.MODULE)
         request = snapshot.build_request(plan, prefs, scene.diffv2m_score_settings, folder, replaces)
     except snapshot.NothingToScore as exc:
         operator.report({"ERROR"}, str(exc))
@@ -40,6 +41,9 @@ def _start(operator: bpy.types.Operator, context: bpy.types.Context, plan: snaps
 
 
 class _JobOperator:
+    # REGISTER: each Generate/Regenerate is listed in the Info editor (with its report).
+    bl_options = {"REGISTER"}  # noqa: RUF012 (Blender reads this class attribute)
+
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         return ticker.active() is None
@@ -90,6 +94,37 @@ class DIFFV2M_OT_regenerate_score(_JobOperator, bpy.types.Operator):
         return _start(self, context, plan, replaces=int(record["generation"]))
 
 
+class DIFFV2M_OT_save_midi(bpy.types.Operator):
+    """Save the score's notes as a MIDI file beside its WAV (tempo map, cut markers, one track per part)"""
+
+    bl_idname = "diffv2m.save_midi"
+    bl_label = "Save MIDI"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        record = placement.target_generation(compat.vse_scene(context))
+        return record is not None and record.get("engine") == "default"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        record = placement.target_generation(compat.vse_scene(context))
+        if record is None:
+            self.report({"ERROR"}, "There is no generated score to save as MIDI.")
+            return {"CANCELLED"}
+        prefs = preferences.get(context)
+        refusal = preferences.offline_refusal(prefs.server_url)
+        if refusal:
+            self.report({"ERROR"}, refusal)
+            return {"CANCELLED"}
+        client = Client(prefs.server_url, prefs.token)
+        try:  # a new name beside the WAV: nothing existing is replaced
+            path = score_midi.save_midi_beside(client, str(record["job"]), bpy.path.abspath(record["wav"]))
+        except (ServerError, OSError) as exc:
+            self.report({"ERROR"}, f"Could not save the MIDI: {getattr(exc, 'message', exc)}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Saved the score's MIDI to {path}.")
+        return {"FINISHED"}
+
+
 class DIFFV2M_OT_cancel_score(bpy.types.Operator):
     """Stop the running score generation (on the server too); nothing is changed"""
 
@@ -103,6 +138,12 @@ class DIFFV2M_OT_cancel_score(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         ticker.cancel()
         return {"FINISHED"}
+
+
+_UNDO_WHILE_RUNNING = (
+    "The score is still being made: Ctrl+Z undid your previous step, not the score; "
+    "press Ctrl+Z again once it is placed, or Esc to cancel it."
+)
 
 
 class DIFFV2M_OT_watch_escape(bpy.types.Operator):
@@ -121,21 +162,31 @@ class DIFFV2M_OT_watch_escape(bpy.types.Operator):
         # on bpy.app.timers and survives this handler).
         self._timer = context.window_manager.event_timer_add(0.25, window=context.window)
         context.window_manager.modal_handler_add(self)
+        ticker.watched = True
         return {"RUNNING_MODAL"}
 
     def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         if ticker.active() is None:
-            return self._end(context, {"FINISHED"})
+            return self._end(context)
         if event.type == "ESC" and event.value == "PRESS":
             ticker.cancel()
-            return self._end(context, {"FINISHED"})
+            return {"RUNNING_MODAL"}  # ends with the job, reporting "cancelled"
+        if event.type == "Z" and event.value == "PRESS" and (event.ctrl or event.oskey) and not event.shift:
+            # The score is not placed yet, so this Ctrl+Z undoes the step before it (often the
+            # emotion just picked), and the take lands afterwards: say so (docs/addon.md, Undo).
+            self.report({"WARNING"}, _UNDO_WHILE_RUNNING)
         return {"PASS_THROUGH"}
 
-    def _end(self, context: bpy.types.Context, result: set[str]) -> set[str]:
+    def _end(self, context: bpy.types.Context) -> set[str]:
+        """Report the job's last message: a modal operator's report shows in the status bar."""
+        ticker.watched = False
         if self._timer is not None:
             context.window_manager.event_timer_remove(self._timer)
             self._timer = None
-        return result
+        if ticker.last_report is not None:
+            level, message = ticker.last_report
+            self.report({level}, message)
+        return {"FINISHED"}
 
 
 class DIFFV2M_OT_check_server(bpy.types.Operator):
@@ -145,8 +196,7 @@ class DIFFV2M_OT_check_server(bpy.types.Operator):
     bl_label = "Check Server"
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        prefs = preferences.get(context)
-        connection.check(prefs.server_url, prefs.token)
+        preferences.check_server(preferences.get(context))
         ticker.ensure_timer()
         return {"FINISHED"}
 
@@ -163,7 +213,7 @@ class DIFFV2M_OT_start_server(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         prefs = preferences.get(context)
-        log_dir = bpy.utils.extension_path_user(__package__, path="logs", create=True)
+        log_dir = bpy.utils.extension_path_user(preferences.MODULE, path="logs", create=True)
         log_path = os.path.join(log_dir, "server.log")
         try:
             argv = shlex.split(prefs.start_command, posix=os.name != "nt")
@@ -201,6 +251,7 @@ CLASSES = (
     DIFFV2M_OT_generate_score,
     DIFFV2M_OT_regenerate_score,
     DIFFV2M_OT_cancel_score,
+    DIFFV2M_OT_save_midi,
     DIFFV2M_OT_watch_escape,
     DIFFV2M_OT_check_server,
     DIFFV2M_OT_start_server,

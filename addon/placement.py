@@ -82,6 +82,16 @@ def free_channel(editor: object, frames: FrameRange) -> int:
     return lowest_free_channel(occupied, frames)
 
 
+def _remove_markers(scene: object, record: dict) -> None:
+    """Remove the markers ``record`` created (matched by name and frame), and forget them."""
+    for name, frame in json.loads(record.get("markers", "[]")):
+        for marker in scene.timeline_markers:
+            if marker.name == name and marker.frame == frame and is_marker_name(marker.name):
+                scene.timeline_markers.remove(marker)
+                break
+    record["markers"] = "[]"
+
+
 def remove_generation(scene: object, gid: int) -> None:
     """Remove generation ``gid``'s strip and markers (wherever the strip was moved)."""
     data = registry(scene)
@@ -92,11 +102,7 @@ def remove_generation(scene: object, gid: int) -> None:
             if generation_of_strip(strip) == gid:
                 compat.remove_strip(editor, strip)
     if record:
-        for name, frame in json.loads(record.get("markers", "[]")):
-            for marker in scene.timeline_markers:
-                if marker.name == name and marker.frame == frame and is_marker_name(marker.name):
-                    scene.timeline_markers.remove(marker)
-                    break
+        _remove_markers(scene, record)
     if data.get("last") == gid:
         data["last"] = 0
     _save_registry(scene, data)
@@ -107,10 +113,33 @@ def place_score(scene: object, frames: FrameRange, fps: Fraction, job: dict, mar
 
     ``job`` holds ``job_id``, ``wav_path``, ``result`` and ``beats`` (a jobs.ScoreResult as a
     dict) plus ``requested_emotion`` and ``replaces`` (a generation id or 0).
+
+    Markers belong to one take (docs/addon.md): the new take's markers replace every earlier
+    take's, and the takes kept on other channels keep their strips but no markers. All or
+    nothing: when placing fails half-way, what it added is taken out again and it raises.
     """
     if job.get("replaces"):
         remove_generation(scene, int(job["replaces"]))
     editor = scene.sequence_editor or scene.sequence_editor_create()
+    added: dict = {"strip": None, "markers": []}
+    try:
+        strip = _add_take(scene, editor, frames, fps, job, markers_mode, added)
+    except BaseException:
+        _remove_markers(scene, {"markers": json.dumps(added["markers"])})
+        if added["strip"] is not None:
+            compat.remove_strip(editor, added["strip"])
+        raise
+    data = registry(scene)
+    for gid, record in data["generations"].items():
+        if gid != str(data["last"]):
+            _remove_markers(scene, record)
+    _save_registry(scene, data)
+    return strip
+
+
+def _add_take(
+    scene: object, editor: object, frames: FrameRange, fps: Fraction, job: dict, markers_mode: str, added: dict
+) -> object:
     result, beats = job["result"], job["beats"]
     emotion = str(result.get("emotion") or job.get("requested_emotion") or "auto")
     seed, engine = int(result.get("seed", 0)), str(result.get("engine") or "")
@@ -121,6 +150,8 @@ def place_score(scene: object, frames: FrameRange, fps: Fraction, job: dict, mar
     strip = compat.new_sound_strip(
         editor, strip_name(emotion, seed, engine), wav, free_channel(editor, frames), frames.start
     )
+    added["strip"] = strip
+    created = added["markers"]
     # The WAV is exactly the range long; Blender may round its length up by a frame.
     if compat.frame(strip, "right_handle") > frames.end:
         compat.set_frame(strip, "right_handle", frames.end)
@@ -133,7 +164,6 @@ def place_score(scene: object, frames: FrameRange, fps: Fraction, job: dict, mar
         "wav": wav,
     }
 
-    created = []
     if markers_mode != "NONE":
         for marker in beat_markers(beats.get("beats", []), beats.get("downbeats", []), markers_mode == "BARS"):
             at = seconds_to_frame(marker.seconds, frames, fps)

@@ -6,11 +6,15 @@ import bpy
 from bpy.props import StringProperty
 
 from . import connection
-from .client import DEFAULT_URL
+from .client import DEFAULT_URL, is_loopback_url
+
+# The module Blender enabled: this package, or the repository-root package that imports it as
+# ``.addon`` when Blender's own builder packed the repository (blender_manifest.toml [build]).
+MODULE = __package__.removesuffix(".addon")
 
 
 class ScorePreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__
+    bl_idname = MODULE
 
     server_url: StringProperty(
         name="Server URL",
@@ -38,6 +42,8 @@ class ScorePreferences(bpy.types.AddonPreferences):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
         layout.prop(self, "server_url")
         layout.prop(self, "token")
         row = layout.row(align=True)
@@ -49,7 +55,13 @@ class ScorePreferences(bpy.types.AddonPreferences):
         row.operator("diffv2m.check_server", text="Check", icon="FILE_REFRESH")
 
 
-_STATUS_ICONS = {"ok": "CHECKMARK", "down": "ERROR", "checking": "SORTTIME", "unknown": "QUESTION"}
+_STATUS_ICONS = {
+    "ok": "CHECKMARK",
+    "down": "ERROR",
+    "offline": "INTERNET_OFFLINE",
+    "checking": "SORTTIME",
+    "unknown": "QUESTION",
+}
 
 
 def status_icon(state: str) -> str:
@@ -58,7 +70,24 @@ def status_icon(state: str) -> str:
 
 def get(context: bpy.types.Context | None = None) -> ScorePreferences:
     context = context or bpy.context
-    return context.preferences.addons[__package__].preferences
+    return context.preferences.addons[MODULE].preferences
+
+
+def check_server(prefs: ScorePreferences) -> None:
+    """Start a health check of the preferences' server, unless Online Access forbids it."""
+    refusal = offline_refusal(prefs.server_url)
+    if refusal:
+        connection.refuse(refusal)
+    else:
+        connection.check(prefs.server_url, prefs.token)
+
+
+def offline_refusal(url: str) -> str | None:
+    """Why ``url`` may not be contacted now (Blender's Online Access is off and it is not this
+    computer), or None. Every network use asks this first: jobs, the start-up check, Check."""
+    if is_loopback_url(url.strip()) or bpy.app.online_access:
+        return None
+    return "The server is not on this computer: allow Online Access (Preferences > System > Network) to reach it."
 
 
 CLASSES = (ScorePreferences,)

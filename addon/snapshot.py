@@ -14,9 +14,7 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 
-import bpy
-
-from . import compat
+from . import compat, preferences
 from .client import is_loopback_url
 from .jobs import ScoreRequest
 from .timeline import (
@@ -142,10 +140,9 @@ def build_request(plan: Plan, prefs: object, settings: object, output_dir: str, 
     """Turn a plan plus the panel's settings into the worker's request."""
     url = prefs.server_url.strip()
     local = is_loopback_url(url)
-    if not local and not bpy.app.online_access:
-        raise NothingToScore(
-            "The server is not on this computer: allow Online Access (Preferences > System > Network) to reach it."
-        )
+    refusal = preferences.offline_refusal(url)
+    if refusal:
+        raise NothingToScore(refusal)
     upload: list[str] = []
     segments = []
     for segment in plan.segments:

@@ -9,6 +9,7 @@ fires timers, so tests call ``tick()`` directly until it returns None.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from fractions import Fraction
 
@@ -19,6 +20,10 @@ from .jobs import Finished, Progress, ScoreJob
 from .timeline import FrameRange
 
 TICK_SECONDS = 0.1
+# The last job message (level, text); the Esc watcher (operators.py) reports it when its job
+# ends, since only an operator run from the UI puts a report in the status bar.
+last_report: tuple[str, str] | None = None
+watched = False  # an Esc watcher is running for the active job
 _active: ScoreJob | None = None
 _progress_open = False
 
@@ -41,8 +46,10 @@ def start(job: ScoreJob) -> None:
     in that call, about 1 run in 10 with cold caches). Started from the timer,
     the job begins 0.1 s later.
     """
-    global _active
+    global _active, last_report
     _active = job
+    last_report = None
+    _stop_clear_timer()
     _set_state(running=True, stage="starting", progress=0.0, message="")
     _progress_begin()
     _status_text("Score: starting...  (Esc or Cancel to stop)")
@@ -101,7 +108,7 @@ def _first_check() -> None:
         prefs = preferences.get()
     except KeyError:  # not enabled (any more)
         return None
-    connection.check(prefs.server_url, prefs.token)
+    preferences.check_server(prefs)
     ensure_timer()
     return None
 
@@ -110,8 +117,10 @@ def install() -> None:
     """On register: cancel jobs on File > Open, and check the server once shortly after start."""
     if _on_file_load not in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.append(_on_file_load)
+    # Persistent: Blender started with a .blend (the usual way) loads it after registering the
+    # add-ons, and a file load drops every other timer; without it the check never ran then.
     if not bpy.app.timers.is_registered(_first_check):
-        bpy.app.timers.register(_first_check, first_interval=1.0)
+        bpy.app.timers.register(_first_check, first_interval=1.0, persistent=True)
 
 
 def shutdown() -> None:
@@ -121,6 +130,7 @@ def shutdown() -> None:
         bpy.app.handlers.load_pre.remove(_on_file_load)
     if bpy.app.timers.is_registered(_first_check):
         bpy.app.timers.unregister(_first_check)
+    _stop_clear_timer()
     if _active is not None:
         _active.cancel()
         _active.join(timeout=3.0)
@@ -145,40 +155,49 @@ def _show_progress(job: ScoreJob, message: Progress) -> None:
 
 def _finish(job: ScoreJob, message: Finished) -> None:
     _close_progress()
-    if message.cancelled:
-        _set_state(running=False, stage="", progress=0.0)
+    _set_state(running=False, stage="", progress=0.0)
+    result = message.result
+    # A cancel always wins, whatever the moment: this runs on the main thread, as do the Cancel
+    # button and Esc, so once cancelling is set no strip, marker or WAV of this job is kept.
+    if message.cancelled or job.cancelling:
+        if result is not None:
+            _remove_quietly(result.wav_path)
         notify("INFO", "Score generation cancelled; nothing was changed.")
         return
     if message.error:
-        _set_state(running=False, stage="", progress=0.0)
         if message.unreachable:
             connection.mark_down(message.error)
         notify("ERROR", message.error)
         return
     context = job.request.context
-    result = message.result
     scene = bpy.data.scenes.get(context["scene"])
     if scene is None:
-        _set_state(running=False, stage="", progress=0.0)
         notify("WARNING", f"The scene was closed before the score arrived; it is saved at {result.wav_path}.")
         return
-    frames = FrameRange(*context["range"])
-    fps = Fraction(*context["fps"])
     placed = {
         **asdict(result),
         "requested_emotion": context.get("requested_emotion"),
         "replaces": context.get("replaces", 0),
     }
     try:
-        strip = placement.place_score(scene, frames, fps, placed, context.get("markers", "BEATS"))
+        strip = placement.place_score(
+            scene, FrameRange(*context["range"]), Fraction(*context["fps"]), placed, context.get("markers", "BEATS")
+        )
     except (RuntimeError, ValueError, OSError) as exc:
-        _set_state(running=False, stage="", progress=0.0)
         notify("ERROR", f"Could not place the score ({exc}); the WAV is kept at {result.wav_path}.")
         return
-    name = strip.name
-    undo_push(f"Generate Score: {name}")
-    _set_state(running=False, stage="", progress=0.0)
-    notify("INFO", f"Added '{name}' on channel {strip.channel} ({result.wav_path}).")
+    # Placing and its undo step happen in this one call, with no tick between them.
+    undo_push(f"Generate Score: {strip.name}")
+    bank = (result.result.get("sound_bank") or {}).get("name")
+    sound = f"; sound: {bank}" if bank else ""
+    notify("INFO", f"Added '{strip.name}' on channel {strip.channel} ({result.wav_path}{sound}).")
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def undo_push(message: str) -> None:
@@ -189,13 +208,39 @@ def undo_push(message: str) -> None:
 
 def notify(level: str, message: str) -> None:
     """Tell the editor: panel line, status/info report (via an operator), console."""
+    global last_report
     _set_state(message=message, message_level=level)
     print(f"Diff-V2M score: {message}")
+    last_report = (level, message)
+    if watched:
+        _status_text(None)  # the Esc watcher reports it: Blender's status-bar report banner
+    else:
+        _status_text(f"Score: {message}")
+        _clear_status_later()
     try:
         with _window_override():
             bpy.ops.diffv2m.notify(level=level, message=message)
     except (AttributeError, RuntimeError):
         pass  # not registered (unregistering) or no window: the panel line remains
+
+
+STATUS_SECONDS = 15.0  # how long a job's last message stays in the status bar
+
+
+def _clear_status_later() -> None:
+    """Clear the status bar STATUS_SECONDS after the last message (a new job takes it over)."""
+    _stop_clear_timer()
+    bpy.app.timers.register(_clear_status, first_interval=STATUS_SECONDS)
+
+
+def _clear_status() -> None:
+    if _active is None:
+        _status_text(None)
+
+
+def _stop_clear_timer() -> None:
+    if bpy.app.timers.is_registered(_clear_status):
+        bpy.app.timers.unregister(_clear_status)
 
 
 def _window_override() -> object:
@@ -251,4 +296,8 @@ def _redraw() -> None:
     for window in wm.windows if wm else []:
         for area in window.screen.areas:
             if area.type == "SEQUENCE_EDITOR":
-                area.tag_redraw()
+                # The sidebar only: redrawing the whole Sequencer ten times a second was most
+                # of the add-on's own share of the UI's stalls during a job.
+                for region in area.regions:
+                    if region.type == "UI":
+                        region.tag_redraw()

@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
 from diffv2m.model.acceleration import DTYPES, dummy_conditioning, prepare_for_inference
 from diffv2m.model.guidance import GuidedVelocity
+from diffv2m.model.io.weights import build_on_meta
 from diffv2m.model.samplers import DEFAULT_STEPS, run_sampler
 from diffv2m.model.stack import DiffV2M
 from diffv2m.model.testing import tiny_spec
-from diffv2m.model.weights import build_on_meta
 
 WINDOW_SECONDS = 645 * 2048 / 44100
 DENSE_BF16_PEAK = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "4090": 165e12}

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Set-up for a fresh clone: installs the server into .venv at the repository root.
 #   scripts/setup.sh          server + CLI (what the main job needs)
-#   scripts/setup.sh --test   also the test tools and the headless Blender (bpy) venvs
+#   scripts/setup.sh --test   also the test tools and the headless Blender (bpy) venvs, and the
+#                             real-UI chroot where the machine allows it (root, Debian reachable)
+#   scripts/setup.sh --gui    only the real-UI chroot (scripts/gui_chroot.sh: Debian 13's Blender 4.3,
+#                             Xvfb, xdotool, ImageMagick; cached in /var/cache/diffv2m-gui)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +12,8 @@ WITH_TESTS=0
 for arg in "$@"; do
   case "$arg" in
     --test) WITH_TESTS=1 ;;
-    *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
+    --gui) exec scripts/gui_chroot.sh ;;
+    *) echo "usage: scripts/setup.sh [--test|--gui]" >&2; exit 2 ;;
   esac
 done
 
@@ -25,6 +29,11 @@ if [ "$WITH_TESTS" = 1 ]; then
 else
   .venv/bin/python -m pip install --disable-pip-version-check -q -e .
 fi
+# The composer's SoundFont renderer. Its wheel declares pyaudio (live playback only, which needs
+# PortAudio to build); offline rendering never imports it, so install it without dependencies.
+# Without it the composer falls back to its numpy synthesis (engines/composer/soundfont.py).
+.venv/bin/python -m pip install --disable-pip-version-check -q --no-deps "tinysoundfont==0.3.7" ||
+  echo "setup: tinysoundfont did not install; the composer will use its numpy synthesis" >&2
 
 # librosa compiles its numba kernels on first use (~30 s, cached in the venv): pay it here,
 # once, with the exact calls a job makes, so the first score is not mysteriously slow.
@@ -59,5 +68,15 @@ if [ "$WITH_TESTS" = 1 ]; then
     echo "setup: no Python 3.13 found; the bpy 5.3 tests will be skipped" >&2
   fi
   for pid in "${pids[@]}"; do wait "$pid" || { echo "setup: a bpy venv failed to install" >&2; exit 1; }; done
+fi
+if [ "$WITH_TESTS" = 1 ]; then
+  # The real-UI tier (tests/gui) where it can run: root (chroot) and Debian's mirror reachable.
+  # Elsewhere its tests skip and say why; a failed build here is reported, not fatal.
+  if [ "$(id -u)" = 0 ] && { scripts/gui_chroot.sh --check ||
+       { command -v apt-get >/dev/null && timeout 10 bash -c '</dev/tcp/deb.debian.org/80' 2>/dev/null; }; }; then
+    scripts/gui_chroot.sh || echo "setup: the GUI chroot could not be built; tests/gui will skip" >&2
+  else
+    echo "setup: no GUI chroot (needs root and deb.debian.org); tests/gui will skip" >&2
+  fi
 fi
 echo "set-up done: .venv/bin/diffv2m"

@@ -203,6 +203,58 @@ def scenario_score(config: dict) -> dict:
     return out
 
 
+def scenario_takes(config: dict) -> dict:
+    """Markers follow one take; a cancel that lands after the worker finished still changes nothing;
+    Online Access off keeps the connection check off the network."""
+    scene, _ = build_cut_scene(config, "takes", config["fps"], config["fps_base"], config["clips"])
+    prefs().server_url = config["server_url"]
+    prefs().unsaved_folder = os.path.join(config["tmp"], "takes-scores")
+    settings = scene.diffv2m_score_settings
+    settings.use_random_seed, settings.markers = False, "BEATS"
+    out: dict = {"before": observe(scene), "registry": []}
+    for key, (operator, emotion, seed) in {
+        "first": ("generate_score", "calm", 1),
+        "second": ("generate_score", "happy", 2),
+        "regenerated": ("regenerate_score", "tense", 3),
+    }.items():
+        settings.emotion, settings.seed = emotion, seed
+        select_only(scene, {"shot A", "shot B"})
+        out[f"{key}_error"] = run_operator(scene, operator)
+        drive()
+        out[key] = observe(scene)
+        require_score(out[key])
+        out[f"{key}_registry"] = addon().placement.registry(scene)
+
+    # Cancel after the worker has finished (WAV downloaded, result queued) but before the tick
+    # placed it: the moment the Cancel click lost the race to.
+    settings.emotion, settings.seed = "sad", 4
+    select_only(scene, {"shot A", "shot B"})
+    before_cancel = observe(scene)
+    out["race_error"] = run_operator(scene, "generate_score")
+    job = addon().ticker.active()
+    tick_until_submitted()
+    job.join(bpy_scene.JOB_TIMEOUT)
+    out["race_finished_result"] = not job.is_alive() and any(
+        getattr(m, "result", None) is not None for m in list(job.messages.queue)
+    )
+    out["race_wav"] = next((m.result.wav_path for m in list(job.messages.queue) if getattr(m, "result", None)), "")
+    out["race_cancel_error"] = run_operator(scene, "cancel_score")
+    drive()
+    out["race_state"] = state()
+    out["race_unchanged"] = observe(scene) == before_cancel
+    out["race_wav_exists"] = os.path.exists(out["race_wav"]) if out["race_wav"] else None
+
+    # Online Access is off in the bpy module: a remote server is not contacted by Check either.
+    out["online_access"] = bpy.app.online_access
+    prefs().server_url = "http://scoring-server.invalid:8767"
+    with sequencer_override(scene):
+        bpy.ops.diffv2m.check_server()
+    out["offline_pending"] = addon().connection._pending is not None or addon().connection.busy()
+    out["offline_status"] = {"state": addon().connection.STATUS.state, "text": addon().connection.STATUS.text}
+    prefs().server_url = config["server_url"]
+    return out
+
+
 def scenario_fps(config: dict) -> dict:
     """A 23.976 or 29.97 fps scene: generate once, report geometry and the request."""
     scene, _ = build_cut_scene(config, f"fps{config['fps']}", config["fps"], config["fps_base"], config["clips"])
@@ -278,6 +330,7 @@ SCENARIOS = {
     "install": scenario_install,
     "score": scenario_score,
     "fps": scenario_fps,
+    "takes": scenario_takes,
     "mapping": scenario_mapping,
 }
 

@@ -19,9 +19,9 @@ MANIFEST = tomllib.loads((REPO / "blender_manifest.toml").read_text(encoding="ut
 ALLOWED_IMPORTS = {
     "__future__", "bpy", "ipaddress", "json", "mimetypes", "os", "queue", "random", "re", "shlex", "socket",
     "subprocess", "threading", "time", "urllib", "uuid", "collections", "dataclasses", "fractions", "typing",
-    "itertools", "math",
+    "itertools", "math", "blf",
 }  # fmt: skip
-PLAIN_MODULES = {"timeline", "naming", "client", "jobs", "connection"}
+PLAIN_MODULES = {"timeline", "naming", "client", "jobs", "connection", "text"}
 
 
 def blender_ext_paths() -> list[Path]:
@@ -70,6 +70,33 @@ def test_blender_validates_both_builds(tool, tmp_path):
         with zipfile.ZipFile(archive) as handle:
             built[mode] = sorted(handle.namelist())
     assert built["--plain"] == built[f"--blender-ext={tool}"], "the plain zip must match Blender's build"
+
+
+@pytest.mark.parametrize("tool", blender_ext_paths() or [None], ids=lambda p: p.parts[-6] if p else "none")
+def test_blenders_own_build_of_the_repository_root_is_the_extension(tool, tmp_path):
+    """``blender --command extension build`` run at the repository root (it runs this blender_ext.py
+    there): the manifest's [build] section keeps only the extension, and Blender validates it.
+    Fails without the [build] section (the whole repository, no __init__.py at the root)."""
+    if tool is None:
+        pytest.skip("no bpy venv: run scripts/setup.sh --test")
+    archive = tmp_path / "root-build.zip"
+    tags = f"--valid-tags={_tags(tool)}"
+    done = subprocess.run([sys.executable, str(tool), "build", "--source-dir", str(REPO),
+                           "--output-filepath", str(archive), tags],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    with zipfile.ZipFile(archive) as handle:
+        names = set(handle.namelist())
+    addon_modules = {f"addon/{p.name}" for p in ADDON.glob("*.py") if p.name != "build.py"}
+    assert names == {"blender_manifest.toml", "__init__.py"} | addon_modules
+    done = subprocess.run([sys.executable, str(tool), "validate", str(archive), tags],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _tags(tool: Path) -> str:
+    tags = tool.parents[3] / "modules" / "_bpy_internal" / "extensions" / "tags.py"
+    return str(tags) if tags.is_file() else ""
 
 
 def test_validator_rejects_a_broken_manifest(tmp_path):

@@ -8,7 +8,7 @@ from official_fixture import CASES, CKPT, CONFIG
 from safetensors.torch import load_file
 
 from diffv2m.model.conformance import case_inputs, is_input
-from diffv2m.model.official_checkpoint import load_official
+from diffv2m.model.io.official_checkpoint import load_official
 
 
 @pytest.fixture(scope="session")

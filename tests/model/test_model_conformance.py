@@ -12,7 +12,7 @@ from official_fixture import CASES, CKPT, CONFIG, TAGS, max_abs
 from safetensors.torch import load_file, save_file
 
 from diffv2m.model.conformance import compute_outputs
-from diffv2m.model.official_checkpoint import load_official
+from diffv2m.model.io.official_checkpoint import load_official
 
 REQUIRED = [
     "rhythm_extractor_odf",

@@ -8,14 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from diffv2m.model.conditioning import DiTConditioning
 from diffv2m.model.dit import DiffV2MTransformer
+from diffv2m.model.dit_conditioning import DiTConditioning
 from diffv2m.model.fusion import FUSION_VARIANTS, fusion_from_official
+from diffv2m.model.io.official_config import parse_official_config
+from diffv2m.model.io.official_export import export_official_config
+from diffv2m.model.io.weights import build_on_meta
 from diffv2m.model.layers import CrossAttention, apply_partial_rotary, rotary_cos_sin
-from diffv2m.model.official_config import parse_official_config
-from diffv2m.model.official_export import export_official_config
 from diffv2m.model.stack import DiffV2M
-from diffv2m.model.weights import build_on_meta
 
 RELEASED_DIT_PARAMETERS = 1_380_657_280
 

@@ -11,9 +11,9 @@ from official_fixture import CKPT, CONFIG
 
 from diffv2m.errors import WeightsError
 from diffv2m.model.conformance import compute_outputs
-from diffv2m.model.official_checkpoint import load_official
-from diffv2m.model.official_config import parse_official_config
-from diffv2m.model.official_export import export_official_config, export_official_state_dict
+from diffv2m.model.io.official_checkpoint import load_official
+from diffv2m.model.io.official_config import parse_official_config
+from diffv2m.model.io.official_export import export_official_config, export_official_state_dict
 from diffv2m.model.testing import tiny_spec, write_official_checkpoint
 
 VARIANTS = {

@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 from diffv2m.errors import WeightsError
 from diffv2m.model.acceleration import dummy_conditioning
 from diffv2m.model.dit import DiffV2MTransformer
-from diffv2m.model.loading import load_weights
-from diffv2m.model.pretrained import load_pretrained, save_pretrained
+from diffv2m.model.io.loading import load_weights
+from diffv2m.model.io.pretrained import load_pretrained, save_pretrained
 from diffv2m.model.testing import random_stack, tiny_spec
 
 

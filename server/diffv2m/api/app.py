@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,6 +32,7 @@ from .store import JobRecord, JobStore
 
 log = logging.getLogger("diffv2m.api")
 MB = 1024 * 1024
+SOURCE_CHECK_THREADS = 2  # submissions probing their files at once; the rest wait, /health does not
 
 
 class Guard:
@@ -71,6 +73,8 @@ def save_takes(store: JobStore, record: JobRecord, output: pipeline.PipelineOutp
         store.write_result_file(store.take_path(record.id, index, "audio"), pipeline.wav_bytes(take.audio))
         beats = json.dumps(take.beats).encode()
         store.write_result_file(store.take_path(record.id, index, "beats"), beats)
+        if take.midi is not None:
+            store.write_result_file(store.take_path(record.id, index, "midi"), take.midi)
         takes.append(
             {
                 "seed": take.seed,
@@ -79,6 +83,7 @@ def save_takes(store: JobStore, record: JobRecord, output: pipeline.PipelineOutp
                 "true_peak_db": take.true_peak_db,
                 "audio": f"/jobs/{record.id}/audio?take={index}",
                 "beats": f"/jobs/{record.id}/beats?take={index}",
+                "midi": f"/jobs/{record.id}/midi?take={index}" if take.midi is not None else None,
             }
         )
     return {**output.metadata, "sources": record.sources, "takes": takes}
@@ -130,6 +135,7 @@ def create_app(
     else:
         manager = JobManager(store, make_runner(settings, registry, store), settings.max_queue)
         manager.before_first_job = lambda: _warm_up(settings, registry)
+    source_checks = ThreadPoolExecutor(SOURCE_CHECK_THREADS, thread_name_prefix="diffv2m-check")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -137,6 +143,7 @@ def create_app(
         log.info("diffv2m %s: jobs in %s", __version__, store.root)
         yield
         manager.stop()
+        source_checks.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Diff-V2M scoring server",
@@ -148,6 +155,7 @@ def create_app(
     app.state.registry = registry
     app.state.store = store
     app.state.manager = manager
+    app.state.source_checks = source_checks
 
     @app.exception_handler(Diffv2mError)
     async def user_error(request: Request, exc: Diffv2mError) -> JSONResponse:
@@ -162,7 +170,7 @@ def create_app(
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": f"Internal server error: {type(exc).__name__}."}, 500)
+        return JSONResponse({"detail": "Internal server error; the server's log has the details."}, 500)
 
     from .routes import router
 

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import InputError
     from ..model.conformance import case_inputs, compute_outputs
-    from ..model.official_checkpoint import load_official
+    from ..model.io.official_checkpoint import load_official
 
     if not args.cases.is_file():
         raise InputError(f"The cases file {args.cases} does not exist.")

@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and any(args.out.iterdir()):
         raise InputError(f"The output folder {args.out} is not empty; choose a new folder.")
     from ..model.acceleration import DTYPES
-    from ..model.official_checkpoint import load_official
-    from ..model.pretrained import save_pretrained
+    from ..model.io.official_checkpoint import load_official
+    from ..model.io.pretrained import save_pretrained
 
     stack = load_official(
         args.checkpoint,

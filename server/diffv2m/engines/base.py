@@ -6,7 +6,6 @@ types, so an engine can be swapped without touching either.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -14,17 +13,9 @@ import numpy as np
 
 from ..emotion import EmotionPreset
 from ..features.types import VideoFeatures
+from ..progress import ProgressFn, no_progress
 
 SAMPLE_RATE = 44_100
-
-# progress(stage, fraction in [0, 1]); engines call it often and it raises
-# ``errors.Cancelled`` when the job was cancelled, which is how cancelling
-# "at the next step" works without engines knowing about jobs.
-ProgressFn = Callable[[str, float], None]
-
-
-def no_progress(stage: str, fraction: float) -> None:
-    """Default progress callback: ignore."""
 
 
 @dataclass
@@ -55,7 +46,9 @@ class GenerationResult:
     beats: np.ndarray | None = None  # seconds from range start
     downbeats: np.ndarray | None = None
     tempo: float | None = None
-    predicted_odf: np.ndarray | None = None  # (T,) the model's per-second rhythm, when it has one
+    predicted_odf: np.ndarray | None = None  # (T,) the engine's own rhythm curve, when it has one
+    predicted_odf_rate: float = 1.0  # rows of predicted_odf per second (both engines predict per second)
+    midi: bytes | None = None  # the score as a standard MIDI file, when the engine writes notes (the composer)
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, WeightsError
+from ..model.io.sources import is_hub_id
 from ..settings import Settings
 from .base import Engine
 
@@ -54,7 +55,7 @@ class EngineRegistry:
         if key == DEFAULT:
             from .composer import ComposerEngine
 
-            return ComposerEngine()
+            return ComposerEngine(self.settings.sound_bank)
         from .diffv2m_engine import DiffV2MEngine
 
         return DiffV2MEngine.from_settings(self.settings)
@@ -72,8 +73,7 @@ class EngineRegistry:
         if not weights:
             return "no weights configured (set DIFFV2M_WEIGHTS or --weights)"
         path = Path(weights).expanduser()
-        looks_like_hub_id = not path.is_absolute() and weights.count("/") == 1 and not path.exists()
-        if looks_like_hub_id:
+        if is_hub_id(weights):
             if not self.settings.allow_download:
                 return f"weights '{weights}' are not a local folder and downloads are off (DIFFV2M_ALLOW_DOWNLOAD=1)"
             return None
@@ -96,12 +96,12 @@ class EngineRegistry:
         if reason:
             diff["reason"] = reason
         engines[DIFFV2M] = diff
-        with self._lock:
-            for key, engine in self._engines.items():
-                try:
-                    engines[key].update(engine.describe())
-                except Exception as exc:  # a describe() bug must not take /health down
-                    engines[key]["describe_error"] = str(exc)
+        # A snapshot, not the lock: get() holds it for a whole engine load, and /health must not wait on that.
+        for key, engine in dict(self._engines).items():
+            try:
+                engines[key].update(engine.describe())
+            except Exception as exc:  # a describe() bug must not take /health down
+                engines[key]["describe_error"] = str(exc)
         return {"default_engine": DIFFV2M if self.settings.weights else DEFAULT, "engines": engines}
 
     def warm(self, name: str = "auto") -> None:

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING
 
-from ..engines.base import ProgressFn, no_progress
+from ..progress import ProgressFn, no_progress
 from ..video.probe import check_readable
 from .cache import FeatureCache, cache_key, content_fingerprint
+from .clip_frames import ClipFramePicker
 from .colour import ColourAnalyser
 from .cuts import CutDetector, cuts_per_step
 from .rhythm import RhythmAnalyser
-from .sampler import SemanticSampler
 from .segments import Segment, Timeline, plan_timeline, single_file_timeline
 from .settings import FeatureSettings
 from .steps import num_steps
@@ -32,13 +32,14 @@ _PROGRESS_EVERY = 0.25  # seconds of video between progress calls
 Source = str | os.PathLike[str] | Sequence[Segment]
 
 
-def plan(source: Source, start: float = 0.0, end: float | None = None) -> Timeline:
-    """Validate the source and range (one clear error if anything is wrong), decoding one frame per file."""
+def plan(source: Source, start: float = 0.0, end: float | None = None, deadline: float | None = None) -> Timeline:
+    """Check the source and range against the file(s), decoding one frame per file.
+
+    The values themselves were checked by ``job_request.validate``.
+    """
     if isinstance(source, (str, os.PathLike)):
         return single_file_timeline(source, start, end)
-    if start:
-        raise ValueError("with segments the range is [0, end) on the timeline; pass start=0")
-    return plan_timeline(list(source), end)
+    return plan_timeline(list(source), end, deadline)
 
 
 def request_key(
@@ -108,7 +109,7 @@ def _analyse(
     colour = ColourAnalyser(steps, rate)
     rhythm = RhythmAnalyser()
     cuts = CutDetector(settings.cut_min_content, settings.cut_persistence, timeline.fps)
-    semantic = SemanticSampler(clip, steps, rate) if clip is not None else None
+    semantic = ClipFramePicker(clip, steps, rate) if clip is not None else None
     progress("decoding video", 0.0)
     reported = 0.0
     with closing(timeline.frames(settings.analysis_width)) as frames:

@@ -17,7 +17,7 @@ import logging
 
 import torch
 
-from .conditioning import DiTConditioning
+from .dit_conditioning import DiTConditioning
 from .guidance import GuidedVelocity
 from .stack import DiffV2M
 

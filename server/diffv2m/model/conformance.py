@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from safetensors import safe_open
 
-from .conditioners import WindowInputs
-from .conditioning import DiTConditioning
+from .dit_conditioning import DiTConditioning
 from .guidance import GuidedVelocity
 from .samplers import sample_ddim
 from .stack import DiffV2M
+from .visual_conditioner import WindowInputs
 
 INPUT_NAMES = ("dit_x", "sample_noise", "sample_t_schedule", "vae_in_audio", "vae_encode_noise")
 INPUT_PREFIXES = ("in_", "dit_t_")

@@ -23,7 +23,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from .conditioning import DiTConditioning
+from .dit_conditioning import DiTConditioning
 from .fusion import SWITCH_T, BranchHint, build_fusion
 from .layers import (
     BiasFreeLayerNorm,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from .conditioning import DiTConditioning
 from .dit import DiffV2MTransformer
+from .dit_conditioning import DiTConditioning
 from .fusion import branch_for
 
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .conditioners import WindowInputs
 from .samplers import Inpainting
 from .stack import DiffV2M
+from .visual_conditioner import WindowInputs
 
 HOP_SECONDS = 20  # 10 s of every full window continues the previous one
 CROSSFADE_FRAMES = 32  # ≈ 1.5 s at 21.5 latent frames per second

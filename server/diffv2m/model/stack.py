@@ -16,14 +16,14 @@ from typing import Any
 import torch
 
 from .choices import EMOTION_SOURCES
-from .conditioners import ConditionerOutputs, VisualConditioner, WindowInputs
-from .conditioning import DiTConditioning
 from .dit import DiffV2MTransformer
+from .dit_conditioning import DiTConditioning
 from .guidance import GuidedVelocity
-from .official_config import StackSpec
+from .io.official_config import StackSpec
 from .rhythm_predictor import RhythmPredictor
 from .samplers import Inpainting, StepCallback, run_sampler
 from .vae import DiffV2MAutoencoder
+from .visual_conditioner import ConditionerOutputs, VisualConditioner, WindowInputs
 
 RELEASED_GUIDANCE = 3.0
 RELEASED_CLASS = 2  # every released dataset uses class label 2

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from .official_config import StackSpec, parse_official_config
-from .official_export import export_official_config, export_official_state_dict
-from .pretrained import save_pretrained
+from .io.official_config import StackSpec, parse_official_config
+from .io.official_export import export_official_config, export_official_state_dict
+from .io.pretrained import save_pretrained
 from .stack import DiffV2M
 
 

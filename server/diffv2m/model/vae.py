@@ -8,8 +8,8 @@ here without rewriting the model:
 * ``final_tanh`` on the decoder output, and the pretransform ``scale`` (latents are
   ``encoder mean / scale``; decoding multiplies back).
 
-``convert_official_vae`` maps the released ``pretransform.model.*`` keys (old-style
-``weight_g``/``weight_v`` weight norm, (C,) SnakeBeta parameters) onto diffusers' layout.
+The released ``pretransform.model.*`` key names map onto diffusers' layout in
+``io/official_names.vae_table``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from diffusers import AutoencoderOobleck
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 from torch.nn.utils import weight_norm
-
-from .official_names import vae_project_name
 
 
 class DiffV2MAutoencoder(AutoencoderOobleck):
@@ -76,17 +74,3 @@ class DiffV2MAutoencoder(AutoencoderOobleck):
         self.use_tiling = latents.shape[-1] > self.tile_latent_min_length
         audio = self.decode(latents).sample
         return torch.tanh(audio) if self.config.final_tanh else audio
-
-
-def convert_official_vae(state: dict[str, torch.Tensor], depth: int) -> dict[str, torch.Tensor]:
-    """Released ``encoder.*``/``decoder.*`` Oobleck weights → ``DiffV2MAutoencoder`` state dict.
-
-    SnakeBeta parameters become (1, C, 1); weight-norm ``weight_g``/``weight_v`` keep their names.
-    """
-    out = {}
-    for key, value in state.items():
-        name = vae_project_name(key, depth)
-        if name.endswith((".alpha", ".beta")):
-            value = value.reshape(1, -1, 1)
-        out[name] = value
-    return out

@@ -51,7 +51,7 @@ def load_vae(source: str, allow_download: bool = False) -> DiffV2MAutoencoder:
         except (OSError, ValueError, RuntimeError) as exc:
             raise WeightsError(f"The VAE folder {path} could not be loaded: {exc}.") from exc
         return vae.eval().requires_grad_(False)
-    from ..model.loading import load_weights
+    from ..model.io.loading import load_weights
 
     return load_weights(source, allow_download=allow_download).vae.eval().requires_grad_(False)
 
@@ -64,7 +64,7 @@ def _fresh_stack(model: ModelConfig) -> DiffV2M:
     elif model.size == "released":
         spec = tiny_spec(**RELEASED_SIZES)  # a size builder: every size is given here
     else:
-        from ..model.official_checkpoint import read_official_config
+        from ..model.io.official_checkpoint import read_official_config
 
         path = Path(model.size)
         if not path.is_file():
@@ -91,7 +91,7 @@ def build_stack(model: ModelConfig, prepared_vae: str | None, allow_download: bo
         else:
             stack.vae.load_state_dict(vae.state_dict())
     else:
-        from ..model.loading import load_weights
+        from ..model.io.loading import load_weights
 
         stack = load_weights(
             model.init, allow_download=allow_download, use_ema=model.use_ema_init, emotion_source=model.emotion_source

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from ..model.conditioners import WindowInputs
-from ..model.conditioning import DiTConditioning
+from ..model.dit_conditioning import DiTConditioning
 from ..model.stack import RELEASED_CLASS, DiffV2M
+from ..model.visual_conditioner import WindowInputs
 from .losses import diffuse, masked_rhythm_loss, v_loss
 
 

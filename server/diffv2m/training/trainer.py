@@ -28,7 +28,7 @@ import torch
 from diffusers.training_utils import EMAModel
 
 from ..errors import InputError
-from ..model.pretrained import save_pretrained
+from ..model.io.pretrained import save_pretrained
 from .checkpoint import Position, latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import RunConfig
 from .dataset import WindowDataset, batches_per_epoch, epoch_loader, load_prepared

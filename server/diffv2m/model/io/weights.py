@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import WeightsError
+from ...errors import WeightsError
 
 
 def listing(keys: list[str], limit: int = 6) -> str:

@@ -11,16 +11,14 @@ Accepted, in this order:
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from ..errors import WeightsError
+from ...errors import WeightsError
+from ..stack import DiffV2M
 from .hub import download_weights
 from .official_checkpoint import find_official_files, load_official
 from .pretrained import is_pretrained_folder, load_pretrained
-from .stack import DiffV2M
-
-HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+from .sources import is_hub_id, pick_config
 
 
 def load_local(path: Path, use_ema: bool = False, emotion_source: str | None = None) -> DiffV2M:
@@ -38,11 +36,10 @@ def load_local(path: Path, use_ema: bool = False, emotion_source: str | None = N
             )
         return load_official(*pair, use_ema=use_ema, emotion_source=emotion_source)
     if path.is_file() and path.suffix == ".ckpt":
-        configs = sorted(p for p in path.parent.glob("*.json") if "config" in p.name)
-        configs = [p for p in configs if "odf" in p.name] or configs
-        if not configs:
+        config = pick_config(p.name for p in path.parent.glob("*.json"))
+        if config is None:
             raise WeightsError(f"The checkpoint {path} has no config JSON (e.g. model_config_odf.json) beside it.")
-        return load_official(path, configs[0], use_ema=use_ema, emotion_source=emotion_source)
+        return load_official(path, path.parent / config, use_ema=use_ema, emotion_source=emotion_source)
     raise WeightsError(f"The weights path {path} is neither a weights folder nor a .ckpt file.")
 
 
@@ -57,7 +54,7 @@ def load_weights(
     path = Path(weights).expanduser()
     if path.exists():
         return load_local(path, use_ema, emotion_source)
-    if not HUB_ID.match(weights):
+    if not is_hub_id(weights):
         raise WeightsError(f"The weights path {weights} does not exist.")
     if not allow_download:
         raise WeightsError(

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the encoder module loads torch: only jobs that use CLIP sho
     from .semantic import ClipEncoder
 
 
-class SemanticSampler:
+class ClipFramePicker:
     """Feed every frame in time order; embeds the frame shown at each step's centre.
 
     Crops are encoded in batches as they fill, so memory stays flat however long

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import WeightsError
+from ...errors import WeightsError
+from .sources import pick_config, prefer_odf
 
 RELEASED_REPO = "TaylorJi/Diff-V2M"
 
@@ -19,13 +20,11 @@ def _pick_files(files: list[str]) -> list[str] | None:
     """Which repository files make one model: all of a project-format repo, else one ckpt and its config."""
     if "diffv2m.json" in files:
         return None  # everything
-    checkpoints = [f for f in files if f.endswith(".ckpt")]
-    preferred = [f for f in checkpoints if "odf" in f] or checkpoints
-    configs = [f for f in files if f.endswith(".json") and "config" in f]
-    config = [f for f in configs if "odf" in f] or configs
-    if not preferred or not config:
+    checkpoints = prefer_odf(f for f in files if f.endswith(".ckpt"))
+    config = pick_config(files)
+    if not checkpoints or config is None:
         raise WeightsError("The hub repository has neither diffv2m.json nor a .ckpt with a config JSON.")
-    return [preferred[0], config[0]]
+    return [checkpoints[0], config]
 
 
 def download_weights(repo_id: str, cache_dir: str | Path, revision: str | None = None) -> Path:

@@ -26,7 +26,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from .choices import EMOTION_SOURCES, EmotionSource
-from .conditioning import DiTConditioning
+from .dit_conditioning import DiTConditioning
 from .layers import NumberEmbedder
 from .rhythm_predictor import zscore_per_sample
 

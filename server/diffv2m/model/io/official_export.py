@@ -14,29 +14,33 @@ from typing import Any
 
 import torch
 
+from ..stack import DiffV2M
 from .official_config import RELEASED_EXTRACTOR
 from .official_names import (
-    CONDITIONER_INVERSE,
+    CONDITIONER,
     CONDITIONERS,
-    DIT_INVERSE,
+    DIT,
     EMA_DIT,
     EXTRACTOR,
     ONLINE_DIT,
-    PREDICTOR_INVERSE,
+    RHYTHM_PREDICTOR,
     VAE,
-    official_name,
-    vae_official_name,
+    KeyTable,
+    vae_table,
+    zero_norm_bias,
 )
-from .stack import DiffV2M
 
 
-def _translate(state: dict[str, torch.Tensor], prefix: str, rules: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
+def _translate(state: dict[str, torch.Tensor], prefix: str, table: KeyTable) -> dict[str, torch.Tensor]:
     out = {}
     for key, value in state.items():
-        name, zero_buffers = official_name(key, rules)
+        name = table.to_released(key)
+        if name is None:
+            raise KeyError(f"no released name for '{key}'")
         out[prefix + name] = value
-        for buffer in zero_buffers:
-            out[prefix + buffer] = torch.zeros_like(value)
+        bias = zero_norm_bias(name)
+        if bias is not None:
+            out[prefix + bias] = torch.zeros_like(value)
     return out
 
 
@@ -51,7 +55,7 @@ def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int
     so tests can tell which copy a loader picked.
     """
     dit = {k: v.detach().float().cpu() for k, v in stack.transformer.state_dict().items()}
-    out = _translate(dit, ONLINE_DIT, DIT_INVERSE)
+    out = _translate(dit, ONLINE_DIT, DIT)
     out[ONLINE_DIT + "transformer.rotary_pos_emb.inv_freq"] = _inv_freq(stack.transformer.rotary)
     generator = torch.Generator().manual_seed(seed)
     for key, value in list(out.items()):
@@ -64,7 +68,7 @@ def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int
     out["diffusion_ema.step"] = torch.tensor([1000])
 
     predictor = {k: v.detach().float().cpu() for k, v in stack.rhythm_predictor.state_dict().items()}
-    out.update(_translate(predictor, EXTRACTOR, PREDICTOR_INVERSE))
+    out.update(_translate(predictor, EXTRACTOR, RHYTHM_PREDICTOR))
     out[EXTRACTOR + "transformer.rotary_pos_emb.inv_freq"] = _inv_freq(stack.rhythm_predictor.rotary)
 
     conditioner = stack.conditioner
@@ -72,7 +76,7 @@ def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int
         _translate(
             {k: v.detach().float().cpu() for k, v in conditioner.state_dict().items()},
             CONDITIONERS,
-            CONDITIONER_INVERSE,
+            CONDITIONER,
         )
     )
     cfg = conditioner.config
@@ -84,12 +88,9 @@ def export_official_state_dict(stack: DiffV2M, ema_noise: float = 0.0, seed: int
             out[f"{CONDITIONERS}{name}.proj_out.weight"] = torch.randn(cfg.cond_dim, dim, generator=generator) * 0.02
             out[f"{CONDITIONERS}{name}.proj_out.bias"] = torch.zeros(cfg.cond_dim)
 
-    depth = len(stack.vae.config.downsampling_ratios)
-    for key, value in stack.vae.state_dict().items():
-        value = value.detach().float().cpu()
-        if key.endswith((".alpha", ".beta")):
-            value = value.reshape(-1)
-        out[VAE + vae_official_name(key, depth)] = value
+    vae = {k: v.detach().float().cpu() for k, v in stack.vae.state_dict().items()}
+    vae = {k: v.reshape(-1) if k.endswith((".alpha", ".beta")) else v for k, v in vae.items()}
+    out.update(_translate(vae, VAE, vae_table(len(stack.vae.config.downsampling_ratios))))
     out["losses.losses.0.weight"] = torch.tensor(1.0)
     out["losses.losses.1.weight"] = torch.tensor(1.0)
     return out

@@ -23,12 +23,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..errors import WeightsError
-from .conditioners import VisualConditioner
-from .dit import DiffV2MTransformer
-from .rhythm_predictor import RhythmPredictor
-from .stack import DiffV2M, StackInfo
-from .vae import DiffV2MAutoencoder
+from ...errors import WeightsError
+from ..dit import DiffV2MTransformer
+from ..rhythm_predictor import RhythmPredictor
+from ..stack import DiffV2M, StackInfo
+from ..vae import DiffV2MAutoencoder
+from ..visual_conditioner import VisualConditioner
 from .weights import build_on_meta, check_and_load
 
 STACK_FILE = "diffv2m.json"

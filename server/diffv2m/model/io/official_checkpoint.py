@@ -20,30 +20,27 @@ from typing import Any
 
 import torch
 
-from ..errors import WeightsError
-from .conditioners import VisualConditioner
-from .dit import DiffV2MTransformer
+from ...errors import WeightsError
+from ..dit import DiffV2MTransformer
+from ..rhythm_predictor import RhythmPredictor
+from ..stack import DiffV2M, StackInfo
+from ..vae import DiffV2MAutoencoder
+from ..visual_conditioner import VisualConditioner
 from .official_config import ConfigProblem, StackSpec, parse_official_config
 from .official_names import (
-    CONDITIONER_INVERSE,
-    CONDITIONER_PARTS,
+    CONDITIONER,
     CONDITIONERS,
-    DIT_INVERSE,
-    DIT_PARTS,
+    DIT,
     EMA_DIT,
     EXTRACTOR,
-    EXTRACTOR_PARTS,
     IGNORED,
     ONLINE_DIT,
-    PREDICTOR_INVERSE,
+    RHYTHM_PREDICTOR,
     VAE,
-    official_name,
-    project_name,
-    vae_official_name,
+    KeyTable,
+    vae_table,
 )
-from .rhythm_predictor import RhythmPredictor
-from .stack import DiffV2M, StackInfo
-from .vae import DiffV2MAutoencoder, convert_official_vae
+from .sources import pick_config
 from .weights import build_on_meta, check_and_load, listing
 
 
@@ -91,7 +88,7 @@ class _Mapper:
         self.out: dict[str, dict[str, torch.Tensor]] = {}
         self.nonzero_bias: list[str] = []
 
-    def take(self, component: str, prefix: str, rules: list[tuple[str, str]]) -> None:
+    def take(self, component: str, prefix: str, table: KeyTable) -> None:
         target = self.out.setdefault(component, {})
         for key, value in self.state.items():
             if not key.startswith(prefix) or key in self.used:
@@ -105,35 +102,35 @@ class _Mapper:
                 if torch.count_nonzero(value):
                     self.nonzero_bias.append(key)
                 continue
-            name = project_name(rest, rules)
+            name = table.to_ours(rest)
             if name is not None:
                 target[name] = value
                 self.used.add(key)
 
     def take_vae(self, depth: int) -> None:
-        vae = {key[len(VAE) :]: value for key, value in self.state.items() if key.startswith(VAE)}
-        try:
-            self.out["vae"] = convert_official_vae(vae, depth)
-        except KeyError as exc:
-            raise WeightsError(f"The checkpoint's VAE key {VAE}{exc.args[0]} does not fit an Oobleck VAE.") from exc
-        self.used.update(VAE + key for key in vae)
+        """The released Oobleck weights (old-style ``weight_g``/``weight_v``, (C,) SnakeBeta) in diffusers' layout."""
+        table, target = vae_table(depth), self.out.setdefault("vae", {})
+        for key, value in self.state.items():
+            if not key.startswith(VAE):
+                continue
+            name = table.to_ours(key[len(VAE) :])
+            if name is None:
+                raise WeightsError(f"The checkpoint's VAE key {key} does not fit an Oobleck VAE.")
+            target[name] = value.reshape(1, -1, 1) if name.endswith((".alpha", ".beta")) else value
+            self.used.add(key)
 
 
 def _official_label(component: str, dit_prefix: str, vae_depth: int) -> Callable[[str], str]:
     """Our key → the checkpoint's name for it (for error messages)."""
-    prefix, rules = {
-        "transformer": (dit_prefix, DIT_INVERSE),
-        "rhythm_predictor": (EXTRACTOR, PREDICTOR_INVERSE),
-        "conditioner": (CONDITIONERS, CONDITIONER_INVERSE),
-    }.get(component, (VAE, []))
+    prefix, table = {
+        "transformer": (dit_prefix, DIT),
+        "rhythm_predictor": (EXTRACTOR, RHYTHM_PREDICTOR),
+        "conditioner": (CONDITIONERS, CONDITIONER),
+    }.get(component, (VAE, vae_table(vae_depth)))
 
     def label(key: str) -> str:
-        try:
-            if component == "vae":
-                return VAE + vae_official_name(key, vae_depth)
-            return prefix + official_name(key, rules)[0]
-        except KeyError:
-            return key
+        name = table.to_released(key)
+        return key if name is None else prefix + name
 
     return label
 
@@ -166,9 +163,9 @@ def load_official(
         raise WeightsError(f"The Diff-V2M config {config} describes a model that cannot be built: {exc}.") from exc
 
     mapper = _Mapper(state)
-    mapper.take("transformer", dit_prefix, DIT_PARTS)
-    mapper.take("rhythm_predictor", EXTRACTOR, EXTRACTOR_PARTS)
-    mapper.take("conditioner", CONDITIONERS, CONDITIONER_PARTS)
+    mapper.take("transformer", dit_prefix, DIT)
+    mapper.take("rhythm_predictor", EXTRACTOR, RHYTHM_PREDICTOR)
+    mapper.take("conditioner", CONDITIONERS, CONDITIONER)
     mapper.take_vae(len(spec.vae["downsampling_ratios"]))
     other_dit = ONLINE_DIT if use_ema else EMA_DIT
     leftover = sorted(k for k in state if k not in mapper.used and not k.startswith(other_dit) and not IGNORED.match(k))
@@ -197,8 +194,7 @@ def load_official(
 def find_official_files(folder: Path) -> tuple[Path, Path] | None:
     """The (checkpoint, config) pair in a folder: one ``*.ckpt`` and its ``*config*.json`` (odf preferred)."""
     checkpoints = sorted(folder.glob("*.ckpt"))
-    configs = sorted(p for p in folder.glob("*.json") if "config" in p.name)
-    if len(checkpoints) != 1 or not configs:
+    config = pick_config(p.name for p in folder.glob("*.json"))
+    if len(checkpoints) != 1 or config is None:
         return None
-    preferred = [p for p in configs if "odf" in p.name] or configs
-    return checkpoints[0], preferred[0]
+    return checkpoints[0], folder / config

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fusion import fusion_from_official
-from .rhythm_predictor import RHYTHM_OUT_DIMS
+from ..fusion import fusion_from_official
+from ..rhythm_predictor import RHYTHM_OUT_DIMS
 
 RELEASED_EXTRACTOR = {"extractor_dim": 512, "extractor_depth": 12, "extractor_num_heads": 8}
 
