@@ -25,7 +25,7 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 # on machines that only need the CPU wheel (GPU users: install your CUDA torch first).
 .venv/bin/python -m pip install --disable-pip-version-check -q "torch==2.13.0"
 if [ "$WITH_TESTS" = 1 ]; then
-  .venv/bin/python -m pip install --disable-pip-version-check -q -e ".[test]"
+  .venv/bin/python -m pip install --disable-pip-version-check -q -e ".[test,ray]"
 else
   .venv/bin/python -m pip install --disable-pip-version-check -q -e .
 fi

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -56,38 +56,47 @@ class Guard:
         await self.app(scope, receive, send)
 
 
+def score(record: JobRecord, registry: EngineRegistry, cache: Any, progress: ProgressFn) -> pipeline.PipelineOutput:
+    """The pipeline in memory for one job (here, or on a Ray worker: diffv2m.scale)."""
+    request = JobRequest.from_dict(record.request)
+    try:
+        return pipeline.run(request, registry=registry, cache=cache, progress=progress)
+    except Diffv2mError as exc:
+        exc.message = user_message(exc.message, record.names)
+        raise
+
+
+def save_takes(store: JobStore, record: JobRecord, output: pipeline.PipelineOutput) -> dict[str, Any]:
+    """The take files into the store; returns the job's result metadata."""
+    takes = []
+    for index, take in enumerate(output.takes):
+        store.write_result_file(store.take_path(record.id, index, "audio"), pipeline.wav_bytes(take.audio))
+        beats = json.dumps(take.beats).encode()
+        store.write_result_file(store.take_path(record.id, index, "beats"), beats)
+        if take.midi is not None:
+            store.write_result_file(store.take_path(record.id, index, "midi"), take.midi)
+        takes.append(
+            {
+                "seed": take.seed,
+                "tempo": take.beats["tempo"],
+                "lufs": take.lufs,
+                "true_peak_db": take.true_peak_db,
+                "audio": f"/jobs/{record.id}/audio?take={index}",
+                "beats": f"/jobs/{record.id}/beats?take={index}",
+                "midi": f"/jobs/{record.id}/midi?take={index}" if take.midi is not None else None,
+            }
+        )
+    return {**output.metadata, "sources": record.sources, "takes": takes}
+
+
 def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -> Any:
     """The worker's job function: pipeline in memory, then the take files into the store."""
     caches: list[Any] = []  # one feature cache for the server's life, opened by the first job
 
     def run(record: JobRecord, progress: ProgressFn) -> dict[str, Any]:
-        request = JobRequest.from_dict(record.request)
         if not caches:
             caches.append(pipeline.feature_cache(settings))
-        try:
-            output = pipeline.run(request, registry=registry, cache=caches[0], progress=progress)
-        except Diffv2mError as exc:
-            exc.message = user_message(exc.message, record.names)
-            raise
-        takes = []
-        for index, take in enumerate(output.takes):
-            store.write_result_file(store.take_path(record.id, index, "audio"), pipeline.wav_bytes(take.audio))
-            beats = json.dumps(take.beats).encode()
-            store.write_result_file(store.take_path(record.id, index, "beats"), beats)
-            if take.midi is not None:
-                store.write_result_file(store.take_path(record.id, index, "midi"), take.midi)
-            takes.append(
-                {
-                    "seed": take.seed,
-                    "tempo": take.beats["tempo"],
-                    "lufs": take.lufs,
-                    "true_peak_db": take.true_peak_db,
-                    "audio": f"/jobs/{record.id}/audio?take={index}",
-                    "beats": f"/jobs/{record.id}/beats?take={index}",
-                    "midi": f"/jobs/{record.id}/midi?take={index}" if take.midi is not None else None,
-                }
-            )
-        return {**output.metadata, "sources": record.sources, "takes": takes}
+        return save_takes(store, record, score(record, registry, caches[0], progress))
 
     return run
 
@@ -104,7 +113,16 @@ def _warm_up(settings: Settings, registry: EngineRegistry) -> None:
     settings.resolved_device()
 
 
-def create_app(settings: Settings | None = None, *, registry: EngineRegistry | None = None) -> FastAPI:
+# manager_factory(settings, store) -> a JobManager: the Ray backend's (diffv2m.scale.backend).
+ManagerFactory = Callable[[Settings, JobStore], JobManager]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: EngineRegistry | None = None,
+    manager_factory: ManagerFactory | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     check_bind(settings)
     registry = registry or EngineRegistry(settings)
@@ -112,8 +130,11 @@ def create_app(settings: Settings | None = None, *, registry: EngineRegistry | N
         store = JobStore(settings.cache_dir / "jobs", int(settings.cache_cap_mb * MB))
     except OSError as exc:
         raise InputError(f"The cache folder {settings.cache_dir} cannot be used ({exc.strerror or exc}).") from exc
-    manager = JobManager(store, make_runner(settings, registry, store), settings.max_queue)
-    manager.before_first_job = lambda: _warm_up(settings, registry)
+    if manager_factory is not None:
+        manager = manager_factory(settings, store)
+    else:
+        manager = JobManager(store, make_runner(settings, registry, store), settings.max_queue)
+        manager.before_first_job = lambda: _warm_up(settings, registry)
     source_checks = ThreadPoolExecutor(SOURCE_CHECK_THREADS, thread_name_prefix="diffv2m-check")
 
     @asynccontextmanager

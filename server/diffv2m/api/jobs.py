@@ -108,6 +108,10 @@ class JobManager:
         with self._condition:
             return {"queued": len(self._waiting), "running": int(self._running is not None)}
 
+    def describe(self) -> dict[str, Any]:
+        """For /health: where jobs run (the Ray backend adds its pools and workers)."""
+        return {"name": "in-process"}
+
     def records(self) -> list[JobRecord]:
         with self._condition:
             return [dataclasses.replace(r) for r in self._records.values()]
@@ -149,9 +153,9 @@ class JobManager:
 
         return progress
 
-    def _run(self, record: JobRecord) -> None:
+    def _run(self, record: JobRecord, runner: JobRunner | None = None) -> None:
         try:
-            result = self.runner(record, self._progress_for(record))
+            result = (runner or self.runner)(record, self._progress_for(record))
         except Cancelled:
             self.store.discard_results(record.id)
             if self._stopping:  # the server is shutting down, nobody asked to cancel

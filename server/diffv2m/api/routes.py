@@ -49,6 +49,7 @@ def health(request: Request) -> dict[str, Any]:
         "device": _device(settings.device),
         **request.app.state.registry.describe(),
         "queue": manager.counts(),
+        "backend": manager.describe(),
         "auth_required": bool(settings.token),
         "max_upload_mb": settings.max_upload_mb,
     }

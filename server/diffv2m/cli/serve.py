@@ -25,6 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="local-path jobs may only read files under DIR (repeatable; default: any readable file)",
     )
+    p.add_argument("--backend", choices=["local", "ray"], default="local", help="where jobs run (default: local)")
+    p.add_argument("--ray-address", help="Ray cluster to join, HOST:PORT (default: a private local one)")
+    p.add_argument("--ray-composer-workers", type=int, default=1, help="composer actors (CPU) on Ray (default 1)")
+    p.add_argument(
+        "--ray-model-workers", type=int, help="Diff-V2M actors on Ray (default: 1 when weights are set, else 0)"
+    )
     p.add_argument(
         "--allow-browser-paths",
         action="store_true",
@@ -42,7 +48,15 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("python_multipart").setLevel(logging.ERROR)  # a malformed body is the client's 422, not ours
     from ..api.app import create_app  # raises AccessDenied for a non-loopback bind without a token
 
-    app = create_app(settings)
+    factory = None
+    if args.backend == "ray":
+        from ..scale.backend import manager_factory
+
+        model_workers = args.ray_model_workers
+        if model_workers is None:
+            model_workers = 1 if settings.weights else 0
+        factory = manager_factory(args.ray_address, args.ray_composer_workers, model_workers)
+    app = create_app(settings, manager_factory=factory)
     import uvicorn
 
     registry = app.state.registry
