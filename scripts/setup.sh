@@ -25,7 +25,7 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 # on machines that only need the CPU wheel (GPU users: install your CUDA torch first).
 .venv/bin/python -m pip install --disable-pip-version-check -q "torch==2.13.0"
 if [ "$WITH_TESTS" = 1 ]; then
-  .venv/bin/python -m pip install --disable-pip-version-check -q -e ".[test,ray]"
+  .venv/bin/python -m pip install --disable-pip-version-check -q -e ".[test]"
 else
   .venv/bin/python -m pip install --disable-pip-version-check -q -e .
 fi
@@ -35,11 +35,12 @@ fi
 .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps "tinysoundfont==0.3.7" ||
   echo "setup: tinysoundfont did not install; the composer will use its numpy synthesis" >&2
 
-# The Ray extra for diffv2m batch --ray and its tests (tests/scale): optional, so a failed install
+# The Ray extra (serve --backend ray, batch --ray) and its tests (tests/api/test_ray_backend.py,
+# tests/scale): optional, so a failed install
 # only makes those tests skip with the reason.
 if [ "$WITH_TESTS" = 1 ]; then
   .venv/bin/python -m pip install --disable-pip-version-check -q -e ".[ray]" ||
-    echo "setup: Ray did not install; the Ray batch tests will be skipped" >&2
+    echo "setup: Ray did not install; the Ray tests will be skipped" >&2
 fi
 
 # librosa compiles its numba kernels on first use (~30 s, cached in the venv): pay it here,
