@@ -245,7 +245,10 @@ def render_sampled(
             _add_stem(dry, send, stem, part, gain, duck)
             del stem
     progress("generating", 0.85)
-    return bus_limit(master(dry, send, num_samples, brightness, reverb))
+    del duck  # each full-length buffer goes as soon as it is used: a 10-min score holds 106 MB per channel
+    mixed = master(dry, send, num_samples, brightness, reverb)
+    del send
+    return bus_limit(mixed)
 
 
 def bus_limit(mix: np.ndarray) -> np.ndarray:
