@@ -215,7 +215,9 @@ class GuiBlender:
                 start = row
             elif not inside and start is not None:
                 if row - start >= 12:
-                    bands.append(((left + right) // 2, top + (start + row) // 2))
+                    # Left of centre: a row split in two (Regenerate | Save MIDI) has its
+                    # gap at the centre; this hits the row's first button.
+                    bands.append((columns[0] + 40, top + (start + row) // 2))
                 start = None
         return bands
 
