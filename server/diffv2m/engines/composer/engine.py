@@ -15,8 +15,9 @@ import numpy as np
 from ...audio.loudness import normalise_and_measure
 from ...errors import InputError
 from ..base import SAMPLE_RATE, GenerationRequest, GenerationResult
-from .arrangement import arrange
+from .arrangement import LAST_HIT, arrange
 from .grid import fit_grid
+from .performance import release_tail
 from .render import render
 from .style import choose_style
 from .timeline import Note
@@ -82,7 +83,7 @@ class ComposerEngine:
         progress = request.progress
         progress("generating", 0.0)
         features = request.features
-        style = choose_style(request.emotion, np.random.default_rng([request.seed, 0x57]))
+        style = choose_style(request.emotion, request.seed)
         events = np.asarray(features.event_times, np.float64)
         strengths = np.asarray(features.event_strengths, np.float64)
         if strengths.size != events.size:
@@ -108,6 +109,7 @@ class ComposerEngine:
             style.tonic,
             progress,
         )
+        release_tail(audio, LAST_HIT, SAMPLE_RATE)
         progress("normalising", 0.0)
         audio, lufs, peak = normalise_and_measure(audio, SAMPLE_RATE)
         progress("normalising", 1.0)

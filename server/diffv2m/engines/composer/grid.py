@@ -220,18 +220,19 @@ def choose_beat(pulse: float, tempo_low: float, reference: float, tempo_high: fl
     return beat, steps
 
 
-def cut_beats(span: float, tempo_low: float, reference: float, tempo_high: float) -> float:
+def cut_beats(span: float, tempo_low: float, reference: float, tempo_high: float, held: bool = True) -> float:
     """Beats between two cuts: a whole number (or a half, held into the cut) whose tempo lies in range.
 
     The grid then lands on both cuts; a half count ends on a held beat (a
     fermata into the cut) instead of a short one. Without any fitting count
-    the reference tempo is kept and the cut falls where it falls.
+    the reference tempo is kept and the cut falls where it falls. ``held=False``
+    (a cut inside a section, where the beat goes on) allows whole counts only.
     """
     options = []
     for halves in range(1, int(2 * span * tempo_high * SLACK / 60.0) + 1):
         count = halves / 2
         tempo = 60.0 * count / span
-        if count >= 1 and tempo_low / SLACK <= tempo <= tempo_high * SLACK:
+        if count >= 1 and (held or halves % 2 == 0) and tempo_low / SLACK <= tempo <= tempo_high * SLACK:
             options.append((_distance(tempo, reference) + (0.08 if halves % 2 else 0.0), count))
     return min(options)[1] if options else span * reference / 60.0
 
@@ -292,7 +293,8 @@ def fit_grid(
     order = np.argsort(times)
     times, weights = times[order], weights[order]
     low, target, high = tempo
-    spans = split_sections(np.asarray(cut_times, np.float64), duration)
+    cuts = np.sort(np.asarray(cut_times, np.float64))
+    spans = split_sections(cuts, duration)
     pulses: list[Pulse | None] = []
     for start, end in spans:
         inside = (times >= start - TOLERANCE) & (times < end)
@@ -310,8 +312,11 @@ def fit_grid(
             period: float | None = (pulse or whole).period  # type: ignore[union-attr]
         else:
             period = None
-            if cut_at_end:
-                beat = (end - start) / cut_beats(end - start, low, reference, high)
+            # The next cut the grid should land on: the section's end, or one that joined it.
+            landing = next((c for c in cuts if start + MIN_SECTION * 0.5 <= c <= end + 1e-9), None)
+            if landing is not None:
+                count = cut_beats(landing - start, low, reference, high, held=landing >= end - 1e-9)
+                beat = (landing - start) / count
             else:
                 beat = 60.0 / float(np.clip(reference, low, high))
             steps = 1 if beat < FASTEST_EIGHTHS else 2
