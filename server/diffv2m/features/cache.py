@@ -27,7 +27,7 @@ import numpy as np
 from ..settings import Settings
 from .types import VideoFeatures
 
-FEATURES_VERSION = 1  # bump when an analysis changes, so old entries stop matching
+FEATURES_VERSION = 2  # bump when an analysis changes, so old entries stop matching
 _EDGE = 1 << 20
 _BLOCK = 1 << 16
 _BLOCKS = 16
