@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .emotion import emotion_names
+from .emotion import emotion_key
 from .errors import Diffv2mError, InputError, RangeError
 
 ENGINE_CHOICES = ("auto", "default", "diffv2m")
@@ -95,9 +95,7 @@ def validate(request: JobRequest) -> JobRequest:
         raise RangeError(f"The range start must be 0 or later, not {request.start:g} s.")
     if request.end is not None and request.end <= request.start:
         raise RangeError(f"The range is empty: it ends at {request.end:g} s, not after its start {request.start:g} s.")
-    request.emotion = (request.emotion or "auto").strip().lower()
-    if request.emotion not in emotion_names():
-        raise InputError(f"Unknown emotion '{request.emotion}'. Choose one of: {', '.join(emotion_names())}.")
+    request.emotion = emotion_key(request.emotion)
     if request.seed is None:
         request.seed = secrets.randbelow(2**31)
     if request.seed < 0 or request.seed >= 2**63 - MAX_TAKES:

@@ -67,3 +67,16 @@ def test_energetic_moods_are_faster_and_denser_than_calm_ones(renders):
 def test_the_mood_changes_the_key_and_sound_between_seeds_too(renders):
     keys = {renders["happy", s].extra["key"] for s in SEEDS} | {renders["sad", s].extra["key"] for s in SEEDS}
     assert len(keys) >= 3
+
+
+def test_one_meaning_for_emotion():
+    from diffv2m.emotion import emotion_key, nearest_preset, resolve_emotion
+    from diffv2m.errors import InputError
+
+    assert emotion_key("  Happy ") == "happy" and emotion_key(None) == emotion_key("") == "auto"
+    with pytest.raises(InputError, match="Unknown emotion 'joyful'"):
+        emotion_key("joyful")
+    auto = resolve_emotion("auto", 0.75, 0.45)
+    assert auto.auto and auto.name == "happy" and (auto.valence, auto.arousal) == (0.75, 0.45)
+    assert not resolve_emotion("happy").auto
+    assert nearest_preset(-0.65, -0.45).name == "sad"

@@ -199,19 +199,10 @@ class Style:
         return self.mode in MAJOR_MODES
 
 
-def nearest_preset(emotion: EmotionPreset) -> str:
-    """The table row for an emotion: its own name, or the closest preset for a custom point."""
-    if emotion.name in TABLE:
-        return emotion.name
-    return min(
-        PRESETS.values(), key=lambda p: (p.valence - emotion.valence) ** 2 + (p.arousal - emotion.arousal) ** 2
-    ).name
-
-
 def choose_style(emotion: EmotionPreset, seed: int) -> Style:
     """Pick the seed's variant of the emotion's row, nudged by the exact valence/arousal point."""
     rng = np.random.default_rng([seed, 0x57])
-    name = nearest_preset(emotion)
+    name = emotion.name  # auto carries its nearest preset's name and the measured point
     row = TABLE[name]
     anchor = PRESETS[name]
     # How far the measured point ("auto") lies from the preset's own point.
