@@ -110,12 +110,16 @@ def ending_drop(audio: np.ndarray, tail: float = 0.05, frame: float = 0.05) -> f
 
 
 def shared_onsets(first: np.ndarray, second: np.ndarray, cuts: np.ndarray, window: float = 0.03) -> float:
-    """Share of onsets (off the cuts) of one take that the other has within ``window``, the larger way round."""
+    """Share of the two takes' onsets (off the cuts) that both have within ``window``: matched / union."""
 
     def off_cuts(onsets: np.ndarray) -> np.ndarray:
-        if np.asarray(cuts).size == 0:
+        onsets = np.asarray(onsets, np.float64)
+        if np.asarray(cuts).size == 0 or onsets.size == 0:
             return onsets
         return onsets[np.min(np.abs(onsets[:, None] - np.asarray(cuts)[None, :]), axis=1) > WINDOW]
 
-    a, b = off_cuts(np.asarray(first)), off_cuts(np.asarray(second))
-    return max(recall(a, b, window), recall(b, a, window))
+    a, b = off_cuts(first), off_cuts(second)
+    if a.size == 0 or b.size == 0:
+        return 0.0
+    matched = int(np.count_nonzero(np.min(np.abs(a[:, None] - b[None, :]), axis=1) <= window))
+    return matched / (a.size + b.size - matched)

@@ -93,7 +93,8 @@ def test_no_events_gives_a_steady_grid_at_the_mood_tempo():
 def test_shots_without_a_pulse_keep_the_neighbours_tempo():
     events = np.arange(0.3, 8.0, 0.5)  # 120 BPM in the first shot, nothing after the cut
     grid = fit_grid(events, np.ones(events.size), np.array([8.0]), 16.0, HAPPY)
-    assert [round(s.tempo) for s in grid.sections] == [120, 120]
+    first, second = (s.tempo for s in grid.sections)
+    assert round(first) == 120 and abs(second / first - 1.0) <= 0.02
     assert grid.beats[-1] > 15.0
 
 

@@ -220,20 +220,30 @@ def choose_beat(pulse: float, tempo_low: float, reference: float, tempo_high: fl
     return beat, steps
 
 
-def cut_beats(span: float, tempo_low: float, reference: float, tempo_high: float, held: bool = True) -> float:
+def cut_beats(
+    span: float,
+    tempo_low: float,
+    reference: float,
+    tempo_high: float,
+    held: bool = True,
+    previous: float | None = None,
+) -> float:
     """Beats between two cuts: a whole number (or a half, held into the cut) whose tempo lies in range.
 
     The grid then lands on both cuts; a half count ends on a held beat (a
     fermata into the cut) instead of a short one. Without any fitting count
     the reference tempo is kept and the cut falls where it falls. ``held=False``
     (a cut inside a section, where the beat goes on) allows whole counts only.
+    A count more than MAX_STEP away from the ``previous`` section's tempo is
+    taken only when no other fits.
     """
     options = []
     for halves in range(1, int(2 * span * tempo_high * SLACK / 60.0) + 1):
         count = halves / 2
         tempo = 60.0 * count / span
         if count >= 1 and (held or halves % 2 == 0) and tempo_low / SLACK <= tempo <= tempo_high * SLACK:
-            options.append((_distance(tempo, reference) + (0.08 if halves % 2 else 0.0), count))
+            jump = previous is not None and max(tempo, previous) / min(tempo, previous) > MAX_STEP
+            options.append((_distance(tempo, reference) + (0.08 if halves % 2 else 0.0) + jump, count))
     return min(options)[1] if options else span * reference / 60.0
 
 
@@ -256,8 +266,9 @@ def _bar_offset(beats: np.ndarray, times: np.ndarray, weights: np.ndarray) -> in
 
 
 def _reference(sections: list[Section], target: float, low: float, high: float) -> float:
-    """The tempo a section should stay near: its predecessor's (continuity), else the mood's target."""
-    return float(np.clip(sections[-1].tempo, low, high)) if sections else target
+    """The tempo a section should stay near: halfway (geometrically) between its predecessor's, for
+    continuity, and the take's target, so that a take keeps its own lean; the target for the first."""
+    return float(np.clip(math.sqrt(sections[-1].tempo * target), low, high)) if sections else target
 
 
 def _pulse_section(
@@ -315,7 +326,11 @@ def fit_grid(
             # The next cut the grid should land on: the section's end, or one that joined it.
             landing = next((c for c in cuts if start + MIN_SECTION * 0.5 <= c <= end + 1e-9), None)
             if landing is not None:
-                count = cut_beats(landing - start, low, reference, high, held=landing >= end - 1e-9)
+                short = end - start < LONG_SECTION or (
+                    sections and sections[-1].end - sections[-1].start < LONG_SECTION
+                )
+                previous = sections[-1].tempo if sections and short else None
+                count = cut_beats(landing - start, low, reference, high, landing >= end - 1e-9, previous)
                 beat = (landing - start) / count
             else:
                 beat = 60.0 / float(np.clip(reference, low, high))

@@ -212,7 +212,8 @@ def choose_style(emotion: EmotionPreset, seed: int) -> Style:
     target = float(np.clip(target * 2.0 ** (0.25 * d_arousal), low, high))
     # Each take leans its own way inside the range (at most TAKE_TEMPO either side of the target)
     # and alternates a straight and a swung feel, so two takes are two grooves, not one transposed.
-    target = float(np.clip(target * 2.0 ** (TAKE_TEMPO * rng.uniform(-1.0, 1.0)), low, high))
+    lean = (1.0 if seed % 2 else -1.0) * rng.uniform(0.5, 1.0)  # neighbouring seeds lean opposite ways
+    target = float(np.clip(target * 2.0 ** (TAKE_TEMPO * lean), low, high))
     swing = SWING[seed % len(SWING)]  # neighbouring seeds always differ in feel
 
     def pick(options: tuple[str, ...] | tuple[int, ...]) -> str | int:
