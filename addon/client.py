@@ -144,14 +144,21 @@ class Client:
 
     def download_audio(self, job_id: str, path: str, take: int = 0) -> int:
         """Stream the take's WAV into ``path`` (which must exist: see naming.claim_unique_file)."""
+        return self._download(f"/jobs/{_quote(job_id)}/audio?take={int(take)}", path, "audio")
+
+    def download_midi(self, job_id: str, path: str, take: int = 0) -> int:
+        """The take's score as a MIDI file into ``path`` (composer jobs; docs/api.md)."""
+        return self._download(f"/jobs/{_quote(job_id)}/midi?take={int(take)}", path, "MIDI")
+
+    def _download(self, url: str, path: str, kind: str) -> int:
         written = 0
-        with self._request("GET", f"/jobs/{_quote(job_id)}/audio?take={int(take)}") as answer:
+        with self._request("GET", url) as answer:
             with open(path, "wb") as handle:
                 while chunk := answer.read(_CHUNK):
                     handle.write(chunk)
                     written += len(chunk)
         if written == 0:
-            raise ServerError("The server sent an empty audio file.")
+            raise ServerError(f"The server sent an empty {kind} file.")
         return written
 
     # -- plumbing --------------------------------------------------------------

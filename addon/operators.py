@@ -1,4 +1,4 @@
-"""Operators: Generate Score, Regenerate, Cancel, and the server helpers.
+"""Operators: Generate Score, Regenerate, Cancel, Save MIDI, and the server helpers.
 
 Generate and Regenerate only read the file and start a worker; they return at
 once and the ticker places the result later (one undo step then). Invoked from
@@ -15,7 +15,8 @@ import subprocess
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import compat, connection, placement, preferences, snapshot, ticker
+from . import compat, connection, placement, preferences, score_midi, snapshot, ticker
+from .client import Client, ServerError
 from .jobs import ScoreJob
 from .timeline import FrameRange
 
@@ -88,6 +89,33 @@ class DIFFV2M_OT_regenerate_score(_JobOperator, bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         return _start(self, context, plan, replaces=int(record["generation"]))
+
+
+class DIFFV2M_OT_save_midi(bpy.types.Operator):
+    """Save the score's notes as a MIDI file beside its WAV (tempo map, cut markers, one track per part)"""
+
+    bl_idname = "diffv2m.save_midi"
+    bl_label = "Save MIDI"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        record = placement.target_generation(compat.vse_scene(context))
+        return record is not None and record.get("engine") == "default"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        record = placement.target_generation(compat.vse_scene(context))
+        if record is None:
+            self.report({"ERROR"}, "There is no generated score to save as MIDI.")
+            return {"CANCELLED"}
+        prefs = preferences.get(context)
+        client = Client(prefs.server_url, prefs.token)
+        try:  # a new name beside the WAV: nothing existing is replaced
+            path = score_midi.save_midi_beside(client, str(record["job"]), bpy.path.abspath(record["wav"]))
+        except (ServerError, OSError) as exc:
+            self.report({"ERROR"}, f"Could not save the MIDI: {getattr(exc, 'message', exc)}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Saved the score's MIDI to {path}.")
+        return {"FINISHED"}
 
 
 class DIFFV2M_OT_cancel_score(bpy.types.Operator):
@@ -201,6 +229,7 @@ CLASSES = (
     DIFFV2M_OT_generate_score,
     DIFFV2M_OT_regenerate_score,
     DIFFV2M_OT_cancel_score,
+    DIFFV2M_OT_save_midi,
     DIFFV2M_OT_watch_escape,
     DIFFV2M_OT_check_server,
     DIFFV2M_OT_start_server,

@@ -48,6 +48,7 @@ class SEQUENCER_PT_diffv2m_score(bpy.types.Panel):
             record = placement.target_generation(scene)
             row = layout.row()
             row.operator("diffv2m.regenerate_score", icon="FILE_REFRESH")
+            row.operator("diffv2m.save_midi", icon="FILE_SOUND")
             if record:
                 layout.label(text=f"Replaces: {record['strip']}", icon="SOUND")
         if state.message:

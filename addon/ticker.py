@@ -178,7 +178,9 @@ def _finish(job: ScoreJob, message: Finished) -> None:
     name = strip.name
     undo_push(f"Generate Score: {name}")
     _set_state(running=False, stage="", progress=0.0)
-    notify("INFO", f"Added '{name}' on channel {strip.channel} ({result.wav_path}).")
+    bank = (result.result.get("sound_bank") or {}).get("name")
+    sound = f"; sound: {bank}" if bank else ""
+    notify("INFO", f"Added '{name}' on channel {strip.channel} ({result.wav_path}{sound}).")
 
 
 def undo_push(message: str) -> None:

@@ -1,6 +1,7 @@
 """Speed of the embedded composer: composition + rendering, and the whole generate() call.
 
     PYTHONPATH=server python bench/bench_composer.py [--durations 30 300] [--emotions happy epic sad] [--repeats 2]
+        [--sound-bank numpy|PATH]   (default: the bank the engine finds, see engines/composer/soundfont.py)
 
 For each duration and mood it builds VideoFeatures of a steady pulse with a cut
 every 20 s (what the analysis of such a video gives), then times, with the note
@@ -32,7 +33,6 @@ from diffv2m.engines.base import SAMPLE_RATE, GenerationRequest
 from diffv2m.engines.composer import ComposerEngine
 from diffv2m.engines.composer.arrangement import arrange
 from diffv2m.engines.composer.grid import fit_grid
-from diffv2m.engines.composer.render import render
 from diffv2m.engines.composer.sounds import NOTE_CACHE
 from diffv2m.engines.composer.style import choose_style
 from diffv2m.features.types import VideoFeatures
@@ -63,7 +63,9 @@ def timed(function, *args):
     return value, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def compose_and_render(features: VideoFeatures, emotion: str, seed: int, duration: float) -> np.ndarray:
+def compose_and_render(
+    engine: ComposerEngine, features: VideoFeatures, emotion: str, seed: int, duration: float
+) -> np.ndarray:
     style = choose_style(PRESETS[emotion], seed)
     grid = fit_grid(
         features.event_times,
@@ -75,7 +77,7 @@ def compose_and_render(features: VideoFeatures, emotion: str, seed: int, duratio
     )
     score = arrange(grid, features, style, seed, duration)
     samples = round(duration * SAMPLE_RATE)
-    return render(score.notes, samples, style.brightness, style.reverb, style.balance, style.tonic, lambda s, f: None)
+    return engine.render_score(score, grid, style, seed, samples, lambda s, f: None)[0]
 
 
 def main() -> None:
@@ -84,9 +86,11 @@ def main() -> None:
     parser.add_argument("--emotions", nargs="+", default=["happy", "epic", "sad"])
     parser.add_argument("--repeats", type=int, default=2, help="cold runs per case; the best is reported")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--sound-bank", help="numpy, or an sf2/sf3 path (default: the lookup order)")
     args = parser.parse_args()
-    engine = ComposerEngine()
-    compose_and_render(pulse_features(4.0), "happy", 0, 4.0)  # import and first-call costs out of the way
+    engine = ComposerEngine(args.sound_bank)
+    print(f"sound bank: {engine.bank_info.name} ({engine.bank_info.path or 'no samples'})")
+    compose_and_render(engine, pulse_features(4.0), "happy", 0, 4.0)  # import and first-call costs out of the way
     rows = []
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {platform.system()}, python {platform.python_version()}")
@@ -98,7 +102,7 @@ def main() -> None:
             best = None
             for repeat in range(args.repeats):
                 NOTE_CACHE.clear()
-                audio, wall, cpu = timed(compose_and_render, features, emotion, 7 + repeat, duration)
+                audio, wall, cpu = timed(compose_and_render, engine, features, emotion, 7 + repeat, duration)
                 if best is None or wall < best[0]:
                     best = (wall, cpu, audio)
             wall, cpu, audio = best

@@ -25,6 +25,11 @@ if [ "$WITH_TESTS" = 1 ]; then
 else
   .venv/bin/python -m pip install --disable-pip-version-check -q -e .
 fi
+# The composer's SoundFont renderer. Its wheel declares pyaudio (live playback only, which needs
+# PortAudio to build); offline rendering never imports it, so install it without dependencies.
+# Without it the composer falls back to its numpy synthesis (engines/composer/soundfont.py).
+.venv/bin/python -m pip install --disable-pip-version-check -q --no-deps "tinysoundfont==0.3.7" ||
+  echo "setup: tinysoundfont did not install; the composer will use its numpy synthesis" >&2
 
 # librosa compiles its numba kernels on first use (~30 s, cached in the venv): pay it here,
 # once, with the exact calls a job makes, so the first score is not mysteriously slow.

@@ -125,4 +125,4 @@ def test_generate_with_diffv2m_weights(clip, tmp_path):
     assert not np.array_equal(soundfile.read(out)[0], soundfile.read(ddim_out)[0])
 
     run = generate(clip, "--weights", weights, "--sampler", "euler", "-o", tmp_path / "x.wav", cache_dir=tmp_path / "c")
-    assert run.returncode == 2 and "invalid choice: 'euler'" in run.stderr and not (tmp_path / "x.wav").exists()
+    assert run.returncode == 1 and "invalid choice: 'euler'" in run.stderr and not (tmp_path / "x.wav").exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import InputError
+from .limits import shown
 
 AUTO = "auto"
 
@@ -47,7 +48,7 @@ def emotion_key(name: str | None) -> str:
     """The one place a request's emotion name is normalised and checked; empty means ``auto``."""
     key = (name or AUTO).strip().lower()
     if key not in emotion_names():
-        raise InputError(f"Unknown emotion '{name}'. Choose one of: {', '.join(emotion_names())}.")
+        raise InputError(f"Unknown emotion '{shown(name)}'. Choose one of: {', '.join(emotion_names())}.")
     return key
 
 

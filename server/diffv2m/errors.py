@@ -42,6 +42,12 @@ class WeightsError(Diffv2mError):
     status = 503
 
 
+class SoundBankError(Diffv2mError):
+    """The configured General-MIDI sound bank is missing, unreadable, or cannot be rendered."""
+
+    status = 503
+
+
 class Cancelled(Exception):
     """Raised inside a job when its cancel flag is set; not an error for the user."""
 

@@ -38,6 +38,7 @@ class Take:
     beats: dict[str, Any]  # the GET /jobs/{id}/beats document
     lufs: float | None  # None for silence (no loudness to measure)
     true_peak_db: float | None
+    midi: bytes | None = None  # the score as a standard MIDI file (engines that write notes)
 
 
 @dataclass
@@ -118,30 +119,30 @@ def reported_loudness(result: GenerationResult, audio: np.ndarray) -> tuple[floa
     return float(lufs), float(peak)
 
 
-def beats_document(
-    result: GenerationResult, audio: np.ndarray, duration: float, features: VideoFeatures
-) -> dict[str, Any]:
+def beats_document(result: GenerationResult, audio: np.ndarray, duration: float) -> dict[str, Any]:
     """Beats, downbeats, tempo, onsets and the per-second ODF, relative to the range start."""
     from .audio import beats as beat_tracking
+    from .audio.onsets import detect_events
 
-    onsets = beat_tracking.detect_onsets(audio, SAMPLE_RATE)
+    events = detect_events(audio, SAMPLE_RATE)  # the detector diffv2m eval scores with
     if result.beats is not None and len(result.beats) > 0:
         beats, downbeats, tempo, source = result.beats, result.downbeats, result.tempo, "engine"
         if downbeats is None:
             downbeats = beat_tracking.estimate_downbeats(audio, SAMPLE_RATE, np.asarray(beats))
     else:
-        tracked = beat_tracking.track_beats(audio, SAMPLE_RATE)
+        tracked = beat_tracking.track_beats(audio, SAMPLE_RATE, events)
         beats, downbeats, tempo, source = tracked.beats, tracked.downbeats, tracked.tempo, "tracked"
     if result.predicted_odf is not None:
-        odf, odf_rate = np.asarray(result.predicted_odf, np.float64), features.rate
+        odf, odf_rate = np.asarray(result.predicted_odf, np.float64), result.predicted_odf_rate
     else:
-        odf, odf_rate = beat_tracking.per_second_odf(audio, SAMPLE_RATE, features.num_seconds), 1.0
+        seconds = max(1, math.ceil(duration - 1e-9))
+        odf, odf_rate = beat_tracking.per_second_odf(events.onset_strength, events.frame_rate, seconds), 1.0
     return {
         "duration": duration,
         "tempo": round(float(tempo or 0.0), 3),
         "beats": _times(beats, duration),
         "downbeats": _times(downbeats, duration),
-        "onsets": _times(onsets, duration),
+        "onsets": _times(events.onsets, duration),
         "odf": [round(float(v), 4) for v in odf],
         "odf_rate": odf_rate,
         "engine": result.engine,
@@ -185,10 +186,10 @@ def run(
         first = first or result
         audio = fit_length(result.audio, num_samples)
         progress("tracking beats", generated)
-        beats = beats_document(result, audio, duration, features)
+        beats = beats_document(result, audio, duration)
         progress("normalising", (generated + low + take_share) / 2)
         audio, lufs, true_peak = loudness_to_spec(audio, reported_loudness(result, audio))
-        takes.append(Take(seed, audio, beats, _finite_or_none(lufs), _finite_or_none(true_peak)))
+        takes.append(Take(seed, audio, beats, _finite_or_none(lufs), _finite_or_none(true_peak), result.midi))
     progress("done", 1.0)
     assert first is not None
     metadata = {
@@ -210,6 +211,9 @@ def run(
         "tempo": takes[0].beats["tempo"],
         "lufs": takes[0].lufs,
         "true_peak_db": takes[0].true_peak_db,
+        # What rendered the sound: a General-MIDI bank (name, licence, path) or the numpy synthesis;
+        # None for engines that make audio directly (Diff-V2M).
+        "sound_bank": _json_safe(first.extra.get("sound_bank")),
         "timings": {"features_s": round(features_s, 3), "total_s": round(time.perf_counter() - began, 3)},
         "details": _json_safe(first.extra),  # what the engine reports about how it made take 1
     }

@@ -11,6 +11,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import InputError
+
+
+class SettingsError(InputError):
+    """A setting (environment variable or flag) has a value that cannot be used: one line, exit 1."""
+
 
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -24,6 +30,15 @@ def _env_path(name: str) -> Path | None:
 
 def _env_paths(name: str) -> list[Path]:
     return [Path(p).expanduser() for p in os.environ.get(name, "").split(os.pathsep) if p]
+
+
+def _env_number(name: str, default: str, kind: type[int] | type[float]) -> float:
+    raw = os.environ.get(name, default)
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name} must be {what}, not '{raw[:40]}'.") from None
 
 
 def _env_flag(name: str) -> bool:
@@ -46,18 +61,38 @@ class Settings:
     # A torch.compile mode for the DiT on CUDA (e.g. reduce-overhead: CUDA graphs); None: eager.
     compile_mode: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_COMPILE") or None)
     device: str = field(default_factory=lambda: os.environ.get("DIFFV2M_DEVICE", "auto"))
+    # The composer's General-MIDI bank (sf2/sf3), or "numpy" for its numpy synthesis; None: look one up
+    # (engines/composer/soundfont.py: MuseScore General, FluidR3_GM, then pretty_midi's TimGM6mb).
+    sound_bank: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_SOUND_BANK") or None)
 
     cache_dir: Path = field(default_factory=lambda: _env_path("DIFFV2M_CACHE_DIR") or _default_cache_dir())
-    cache_cap_mb: float = field(default_factory=lambda: float(os.environ.get("DIFFV2M_CACHE_CAP_MB", "2048")))
+    cache_cap_mb: float = field(default_factory=lambda: _env_number("DIFFV2M_CACHE_CAP_MB", "2048", float))
 
     host: str = field(default_factory=lambda: os.environ.get("DIFFV2M_HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: int(os.environ.get("DIFFV2M_PORT", "8767")))
+    port: int = field(default_factory=lambda: int(_env_number("DIFFV2M_PORT", "8767", int)))
     token: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_TOKEN") or None)
-    max_upload_mb: float = field(default_factory=lambda: float(os.environ.get("DIFFV2M_MAX_UPLOAD_MB", "2048")))
+    max_upload_mb: float = field(default_factory=lambda: _env_number("DIFFV2M_MAX_UPLOAD_MB", "2048", float))
     # Local-path jobs may only name files under these folders (empty: any readable file).
     allowed_roots: list[Path] = field(default_factory=lambda: _env_paths("DIFFV2M_ALLOWED_ROOTS"))
+    # Let requests a web browser sent name local files (off: a web page must never make the server open paths).
+    allow_browser_paths: bool = field(default_factory=lambda: _env_flag("DIFFV2M_ALLOW_BROWSER_PATHS"))
     # Jobs waiting beyond this many are refused with 503 (the queue is never silently dropped).
-    max_queue: int = field(default_factory=lambda: int(os.environ.get("DIFFV2M_MAX_QUEUE", "64")))
+    max_queue: int = field(default_factory=lambda: int(_env_number("DIFFV2M_MAX_QUEUE", "64", int)))
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """One line naming the setting and what it allows, for the values a server or job cannot use."""
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"The port (--port, DIFFV2M_PORT) must be from 1 to 65535, not {self.port}.")
+        for name, value in (("max upload MB", self.max_upload_mb), ("cache cap MB", self.cache_cap_mb)):
+            if not value > 0 or value == float("inf"):
+                raise SettingsError(f"The {name} must be a positive number, not {value}.")
+        if self.max_queue < 1:
+            raise SettingsError(
+                f"The queue size (--max-queue, DIFFV2M_MAX_QUEUE) must be 1 or more, not {self.max_queue}."
+            )
 
     def resolved_device(self) -> str:
         if self.device != "auto":

@@ -57,7 +57,7 @@ def test_energetic_moods_are_faster_and_denser_than_calm_ones(renders):
         # Same 70 BPM picture: calm plays it as 70, happy at a multiple inside its own range (each flash
         # on the lattice), at least 1.3 times faster.
         assert calm.tempo == pytest.approx(70.0, rel=0.02)
-        assert 100.0 <= happy.tempo <= 140.0 and happy.tempo >= 1.3 * calm.tempo
+        assert 96.0 <= happy.tempo <= 150.0 and happy.tempo >= 1.3 * calm.tempo
         assert min(abs(happy.tempo / 70.0 - r) for r in (1.5, 2.0)) < 0.02
         calm_density = detect_onsets(calm.audio).size
         assert detect_onsets(happy.audio).size > 1.3 * calm_density

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
+from diffv2m.audio.onsets import detect_events
 from diffv2m.benchmark.tracks import event_track
 from diffv2m.benchmark.videos import periodic_events
-from diffv2m.evaluation.audio import detect_events
 from diffv2m.evaluation.quality import (
     clipping_ratio,
     dc_offset,

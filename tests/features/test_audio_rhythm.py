@@ -7,11 +7,8 @@ import numpy as np
 import pytest
 from scipy.signal import find_peaks
 
-from diffv2m.benchmark.videos import ClipSpec, write_audio_only, write_clip
-from diffv2m.errors import VideoError
 from diffv2m.features.audio_rhythm import (
     SAMPLE_RATE,
-    load_audio,
     low_res,
     low_res_mel,
     low_res_tempogram,
@@ -84,15 +81,3 @@ def test_mel_and_tempogram_targets():
     for target in (low_res_mel(y), low_res_tempogram(y)):
         assert target.shape == (30, 16)
         assert abs(float(target.mean())) < 1e-5 and float(target.std(ddof=1)) == pytest.approx(1.0, abs=1e-4)
-
-
-def test_load_audio_from_a_video_and_errors(tmp_path):
-    truth = write_clip(tmp_path / "with_sound.mp4", ClipSpec(2.0, audio=True))
-    audio = load_audio(truth.path)
-    assert audio.shape[0] == 2 and audio.shape[1] == pytest.approx(2.0 * SAMPLE_RATE, abs=2048)
-    tone = np.abs(np.fft.rfft(audio[0]))
-    assert np.argmax(tone) * SAMPLE_RATE / audio.shape[1] == pytest.approx(220.0, abs=2.0)
-    silent = write_clip(tmp_path / "silent.mp4", ClipSpec(1.0))
-    with pytest.raises(VideoError, match="no audio stream"):
-        load_audio(silent.path)
-    assert load_audio(write_audio_only(tmp_path / "a.m4a", 1.0)).shape[0] == 2

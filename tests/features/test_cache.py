@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import subprocess
+import sys
+import threading
 
 import av
 import numpy as np
@@ -105,10 +109,73 @@ def test_fingerprint_samples_large_files(tmp_path):
     assert content_fingerprint(big) != before
 
 
+def _entries(folder):
+    return sorted(folder.glob("features-*.npz"))
+
+
 def test_cache_cap_evicts_the_least_recently_used(make_clip, tmp_path):
     truth = make_clip("flash", "25")
-    cache = FeatureCache(tmp_path / "cache", cap_mb=0.0)  # keeps only the newest entry
+    probe = FeatureCache(tmp_path / "probe")
+    extract_features(truth.path, 0.0, 2.0, settings=NO_CLIP, cache=probe)
+    one_entry = _entries(tmp_path / "probe")[0].stat().st_size
+    cache = FeatureCache(tmp_path / "cache", cap_mb=1.5 * one_entry / 2**20)  # room for one entry only
     extract_features(truth.path, 0.0, 2.0, settings=NO_CLIP, cache=cache)
+    first = _entries(tmp_path / "cache")
     extract_features(truth.path, 2.0, 4.0, settings=NO_CLIP, cache=cache)
-    assert len(list((tmp_path / "cache").glob("features-*.npz"))) == 1
+    kept = _entries(tmp_path / "cache")
+    assert len(kept) == 1 and kept != first  # the older one went
     assert FeatureCache.from_settings(Settings(cache_dir=tmp_path / "app")).directory == tmp_path / "app" / "features"
+
+
+def test_cap_is_never_exceeded_even_by_the_newest_entry(make_clip, tmp_path):
+    """Fails on main: the newest entry was always kept, so the folder overshot its cap by one entry."""
+    truth = make_clip("flash", "25")
+    cache = FeatureCache(tmp_path / "cache", cap_mb=0.0)
+    extract_features(truth.path, 0.0, 2.0, settings=NO_CLIP, cache=cache)
+    assert sum(p.stat().st_size for p in (tmp_path / "cache").iterdir() if p.suffix != ".lock") == 0
+
+
+def test_orphan_tmp_files_are_removed_and_counted(make_clip, tmp_path):
+    """Fails on main: a writer killed mid-put left a .tmp that eviction never looked at."""
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = folder / f".{int(dead.stdout)}.abcd1234.tmp"
+    orphan.write_bytes(b"x" * 4096)
+    live = folder / f".{os.getpid()}.beef0000.tmp"  # this process is still writing it
+    live.write_bytes(b"y")
+    cache = FeatureCache(folder, cap_mb=100)
+    assert cache.evict() == (1, 0)
+    assert not orphan.exists() and live.exists()
+
+
+def test_eviction_waits_for_the_lock_another_process_holds(make_clip, tmp_path):
+    """Fails on main: the CLI and the server evicted one shared folder without any lock."""
+    truth = make_clip("flash", "25")
+    folder = tmp_path / "cache"
+    cache = FeatureCache(folder, cap_mb=100)
+    extract_features(truth.path, 0.0, 2.0, settings=NO_CLIP, cache=cache)
+    cache.cap_bytes = 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(folder / ".evict.lock")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    evicting = threading.Thread(target=cache.evict)
+    evicting.start()
+    evicting.join(1.0)
+    assert evicting.is_alive() and len(_entries(folder)) == 1  # blocked: nothing removed under the other's lock
+    holder.communicate("release\n")
+    evicting.join(30)
+    assert not evicting.is_alive() and _entries(folder) == []
+
+
+HOLD_LOCK = """
+import sys
+from filelock import FileLock
+with FileLock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""

@@ -12,6 +12,7 @@ from diffv2m.errors import InputError, RangeError, VideoError
 from diffv2m.features.extract import extract_features
 from diffv2m.features.segments import Segment
 from diffv2m.features.settings import FeatureSettings
+from diffv2m.job_request import JobRequest, check_sources, validate
 
 NO_CLIP = FeatureSettings(semantic=False)
 
@@ -71,8 +72,16 @@ def test_audio_only(tmp_path):
     _expect(VideoError, "only audio", write_audio_only(tmp_path / "song.m4a", 2.0))
 
 
+def _expect_request(error, match, **fields):
+    """Through the one request checker (values), then the files (``check_sources``)."""
+    with pytest.raises(error, match=match) as caught:
+        check_sources(validate(JobRequest(**fields)))
+    _one_sentence(caught.value.message)
+    return caught.value
+
+
 def test_zero_length_range(good):
-    _expect(RangeError, "empty", good.path, 1.0, 1.0)
+    _expect_request(RangeError, "must come after 'start'", video=str(good.path), start=1.0, end=1.0)
 
 
 def test_range_past_the_end(good):
@@ -85,12 +94,13 @@ def test_unreadable_paths(tmp_path):
     _expect(VideoError, "not a file", tmp_path)
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
-    _expect(VideoError, "empty", empty)
+    error = _expect(InputError, "empty", empty)
+    assert error.status == 422  # as for an empty upload
 
 
 def test_bad_segments(good):
     _expect(InputError, "no segments", [])
-    _expect(InputError, "speed", [Segment(good.path, 0, 1, 0, speed=0)])
+    _expect_request(InputError, "'speed' must be from", segments=[Segment(str(good.path), 0, 1, 0, speed=0)])
     _expect(InputError, "overlap", [Segment(good.path, 0, 2, 0), Segment(good.path, 0, 2, 1.0)])
     _expect(RangeError, "only 3.000 s long", [Segment(good.path, 2.0, 6.0)])
 

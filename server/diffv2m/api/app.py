@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,6 +32,7 @@ from .store import JobRecord, JobStore
 
 log = logging.getLogger("diffv2m.api")
 MB = 1024 * 1024
+SOURCE_CHECK_THREADS = 2  # submissions probing their files at once; the rest wait, /health does not
 
 
 class Guard:
@@ -72,6 +74,8 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
             store.write_result_file(store.take_path(record.id, index, "audio"), pipeline.wav_bytes(take.audio))
             beats = json.dumps(take.beats).encode()
             store.write_result_file(store.take_path(record.id, index, "beats"), beats)
+            if take.midi is not None:
+                store.write_result_file(store.take_path(record.id, index, "midi"), take.midi)
             takes.append(
                 {
                     "seed": take.seed,
@@ -80,6 +84,7 @@ def make_runner(settings: Settings, registry: EngineRegistry, store: JobStore) -
                     "true_peak_db": take.true_peak_db,
                     "audio": f"/jobs/{record.id}/audio?take={index}",
                     "beats": f"/jobs/{record.id}/beats?take={index}",
+                    "midi": f"/jobs/{record.id}/midi?take={index}" if take.midi is not None else None,
                 }
             )
         return {**output.metadata, "sources": record.sources, "takes": takes}
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None, *, registry: EngineRegistry | N
         raise InputError(f"The cache folder {settings.cache_dir} cannot be used ({exc.strerror or exc}).") from exc
     manager = JobManager(store, make_runner(settings, registry, store), settings.max_queue)
     manager.before_first_job = lambda: _warm_up(settings, registry)
+    source_checks = ThreadPoolExecutor(SOURCE_CHECK_THREADS, thread_name_prefix="diffv2m-check")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +122,7 @@ def create_app(settings: Settings | None = None, *, registry: EngineRegistry | N
         log.info("diffv2m %s: jobs in %s", __version__, store.root)
         yield
         manager.stop()
+        source_checks.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Diff-V2M scoring server",
@@ -127,6 +134,7 @@ def create_app(settings: Settings | None = None, *, registry: EngineRegistry | N
     app.state.registry = registry
     app.state.store = store
     app.state.manager = manager
+    app.state.source_checks = source_checks
 
     @app.exception_handler(Diffv2mError)
     async def user_error(request: Request, exc: Diffv2mError) -> JSONResponse:
@@ -141,7 +149,7 @@ def create_app(settings: Settings | None = None, *, registry: EngineRegistry | N
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": f"Internal server error: {type(exc).__name__}."}, 500)
+        return JSONResponse({"detail": "Internal server error; the server's log has the details."}, 500)
 
     from .routes import router
 

@@ -161,15 +161,21 @@ class JobManager:
         except Diffv2mError as exc:
             self.store.discard_results(record.id)
             self._finish(record, "failed", exc.message)
-        except Exception as exc:
+        except MemoryError:
+            log.exception("job %s ran out of memory", record.id)
+            self.store.discard_results(record.id)
+            self._finish(record, "failed", f"The server ran out of memory while {record.stage}.")
+        except Exception:
             log.exception("job %s failed", record.id)
             self.store.discard_results(record.id)
-            self._finish(record, "failed", f"Internal error while {record.stage}: {type(exc).__name__}: {exc}")
+            self._finish(record, "failed", f"Internal error while {record.stage}; the server's log has the details.")
         else:
             with self._condition:
                 record.result = result
             # Make room before anyone can see this job done: a client reading "done" then
             # finds the cache already within its cap (this job, still running, is never evicted).
+            # Its upload goes first, so only what stays is counted.
+            self.store.discard_work(record.id)
             self._evict_old_results()
             self._finish(record, "done", None)
         finally:

@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import uuid
 from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..emotion import AUTO, PRESETS
 from ..errors import Diffv2mError, InputError, NotFound
-from ..job_request import FormValues, JobRequest, SegmentSpec, check_sources, request_from_form, validate
+from ..job_request import FormValues, JobRequest, Segment, check_sources, request_from_form, validate
+from ..limits import MAX_SEGMENTS, shown
 from ..settings import Settings
 from .jobs import JobManager
-from .security import check_local_path
+from .schema import job_form_schema
+from .security import Client, check_local_path
 from .store import JobRecord, JobStore
 from .uploads import ParsedForm, read_form, too_large_message
 
+log = logging.getLogger("diffv2m.api")
 router = APIRouter()
 MB = 1024 * 1024
-FORM_FIELDS = {"video_path", "segments", "start", "end", "emotion", "seed", "takes", "engine", "steps", "guidance"}
-FORM_FIELDS |= {"duration"}
 FILE_FIELDS = {"video", "files"}
+FORM_FIELDS = set(job_form_schema()["properties"]) - FILE_FIELDS
 MULTIPART_SLACK = 64 * 1024  # form fields and part headers on top of the file bytes
 
 
@@ -64,14 +68,16 @@ def emotions() -> dict[str, Any]:
 
 
 def _segments(
-    raw: str, form: ParsedForm, settings: Settings, client: str | None
-) -> tuple[list[SegmentSpec], dict[str, str], list[str]]:
+    raw: str, form: ParsedForm, settings: Settings, client: Client
+) -> tuple[list[Segment], dict[str, str], list[str]]:
     try:
         items = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InputError("'segments' is not valid JSON.") from exc
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise InputError("'segments' must be a JSON list of objects.")
+    if len(items) > MAX_SEGMENTS:
+        raise InputError(f"'segments' has {len(items)} pieces; at most {MAX_SEGMENTS} are allowed.")
     files = form.files_named("files")
     names: dict[str, str] = {}
     sources: list[str] = []
@@ -81,8 +87,11 @@ def _segments(
             raise InputError(f"Segment {number} needs exactly one of 'path' or 'file'.")
         if "file" in item:
             index = item["file"]
-            if not isinstance(index, int) or not 0 <= index < len(files):
-                raise InputError(f"Segment {number} refers to file {index!r}, but {len(files)} file(s) were uploaded.")
+            if type(index) is not int or not 0 <= index < len(files):
+                raise InputError(
+                    f"Segment {number} refers to file {shown(index)}, but {len(files)} file(s) were uploaded "
+                    "as 'files' (give an index from 0)."
+                )
             path = str(files[index].path)
             names[path] = files[index].client_name
             sources.append(files[index].client_name)
@@ -91,7 +100,7 @@ def _segments(
             sources.append(path)
         try:
             segments.append(
-                SegmentSpec(
+                Segment(
                     path=path,
                     source_start=float(item.get("source_start", 0.0)),
                     source_end=float(item["source_end"]),
@@ -100,17 +109,18 @@ def _segments(
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"Segment {number} needs a numeric source_end (and numeric optional fields).") from exc
+            raise InputError(
+                f"Segment {number} needs a numeric 'source_end' (and numeric source_start, timeline_start, speed)."
+            ) from exc
     return segments, names, sources
 
 
-def build_request(
-    form: ParsedForm, settings: Settings, client: str | None
-) -> tuple[JobRequest, dict[str, str], list[str]]:
+def build_request(form: ParsedForm, settings: Settings, client: Client) -> tuple[JobRequest, dict[str, str], list[str]]:
     """Form -> validated, source-checked JobRequest, {stored upload path: user's name}, sources for display."""
     unknown = sorted(set(form.fields) - FORM_FIELDS) + sorted({f.field for f in form.files} - FILE_FIELDS)
     if unknown:
-        raise InputError(f"Unknown form field '{unknown[0]}'.")
+        allowed = ", ".join(sorted(FORM_FIELDS | FILE_FIELDS))
+        raise InputError(f"Unknown form field '{shown(unknown[0])}'; the fields are: {allowed}.")
     values = FormValues(form.fields)
     request = request_from_form(values)
     uploads = form.files_named("video")
@@ -121,8 +131,6 @@ def build_request(
     if uploads:
         if len(uploads) > 1:
             raise InputError("Upload one 'video' file (use 'segments' with 'files' for several).")
-        if uploads[0].size == 0:
-            raise InputError(f"The uploaded file {uploads[0].client_name} is empty.")
         request.video = str(uploads[0].path)
         names[request.video] = uploads[0].client_name
         sources = [uploads[0].client_name]
@@ -140,31 +148,7 @@ def build_request(
     "/jobs",
     status_code=202,
     openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "video": {"type": "string", "format": "binary"},
-                            "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                            "video_path": {"type": "string"},
-                            "segments": {"type": "string", "description": "JSON list, see docs/api.md"},
-                            "start": {"type": "number"},
-                            "end": {"type": "number"},
-                            "emotion": {"type": "string", "default": "auto"},
-                            "seed": {"type": "integer", "minimum": 0},
-                            "takes": {"type": "integer", "minimum": 1, "maximum": 4, "default": 1},
-                            "engine": {"type": "string", "enum": ["auto", "default", "diffv2m"]},
-                            "steps": {"type": "integer", "minimum": 1},
-                            "guidance": {"type": "number", "minimum": 0},
-                            "duration": {"type": "number", "exclusiveMinimum": 0},
-                        },
-                    }
-                }
-            },
-        }
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": job_form_schema()}}}
     },
 )
 async def create_job(request: Request) -> JSONResponse:
@@ -178,13 +162,22 @@ async def create_job(request: Request) -> JSONResponse:
         return JSONResponse({"detail": too_large_message(limit)}, 413, headers={"Connection": "close"})
     record = JobRecord(id=uuid.uuid4().hex, request={})
     work = store.create(record)
-    client = request.client.host if request.client else None
+    client = Client.of(request)
     try:
         form = await read_form(request.headers.get("content-type"), request.stream(), work, limit)
-        job_request, record.names, record.sources = await run_in_threadpool(build_request, form, settings, client)
+        # Probing files takes time: it runs in its own small pool, never in the one that answers /health.
+        checks = request.app.state.source_checks
+        loop = asyncio.get_running_loop()
+        job_request, record.names, record.sources = await loop.run_in_executor(
+            checks, build_request, form, settings, client
+        )
         request.app.state.registry.resolve(job_request.engine)  # 503 now if Diff-V2M cannot run
         record.request = job_request.to_dict()
         position = manager.submit(record)
+    except ClientDisconnect:
+        store.delete(record.id)
+        log.info("client %s disconnected before its POST /jobs was complete", client.host)
+        return JSONResponse({"detail": "The request ended before its body was complete."}, 400)
     except BaseException as exc:
         store.delete(record.id)
         if isinstance(exc, Diffv2mError) and exc.status == 413:
@@ -271,3 +264,14 @@ def get_beats(job_id: str, request: Request, take: int = Query(0, ge=0)) -> JSON
     """Beats, downbeats, tempo, onsets and per-second ODF, in seconds from the range start."""
     path = _finished_take(request, job_id, take, "beats")
     return JSONResponse(json.loads(path.read_text()))
+
+
+@router.get("/jobs/{job_id}/midi", response_class=FileResponse)
+def get_midi(job_id: str, request: Request, take: int = Query(0, ge=0)) -> FileResponse:
+    """The score as a standard MIDI file (tempo map, cut markers, one track per part); composer jobs only."""
+    record, _ = request.app.state.manager.get(job_id)
+    takes = (record.result or {}).get("takes", []) if record.state == "done" else []
+    if 0 <= take < len(takes) and takes[take].get("midi") is None:
+        raise NotFound(f"Job {job_id} has no MIDI: the {record.result.get('engine')} engine makes audio, not notes.")
+    path = _finished_take(request, job_id, take, "midi")
+    return FileResponse(path, media_type="audio/midi", filename=f"score-{job_id[:8]}-take{take}.mid")

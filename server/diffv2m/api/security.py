@@ -2,11 +2,13 @@
 
 - A non-loopback bind without a token refuses to start (``check_bind``).
 - With a token, every request but ``GET /health`` needs ``Authorization: Bearer``.
-- Local paths (``video_path``, segment ``path``) are only for loopback clients, and
-  must be readable regular files under the allowed roots.
+- Local paths (``video_path``, segment ``path``) are only for loopback clients that
+  are not web browsers (unless ``allow_browser_paths``), and must be readable
+  regular files under the allowed roots.
 - On a loopback bind, requests must name a loopback host and come from no foreign
-  web origin: this stops a web page in the user's browser from driving the server
-  (DNS rebinding, cross-site form posts).
+  web origin (``Origin: null`` counts as foreign): this stops a web page in the
+  user's browser from driving the server (DNS rebinding, cross-site form posts).
+  The threat model is in docs/server.md, "Security".
 """
 
 from __future__ import annotations
@@ -15,11 +17,32 @@ import hmac
 import ipaddress
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from starlette.requests import Request
+
 from ..errors import AccessDenied, InputError, Unauthorized
+from ..limits import shown
 from ..settings import Settings
+
+# Headers only browsers send (scripts and the add-on send none of them).
+BROWSER_HEADERS = ("origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest")
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who sent a request: its address, and whether a web browser sent it."""
+
+    host: str | None
+    browser: bool = False
+
+    @classmethod
+    def of(cls, request: Request) -> Client:
+        host = request.client.host if request.client else None
+        return cls(host, any(name in request.headers for name in BROWSER_HEADERS))
+
 
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 
@@ -70,24 +93,40 @@ def check_browser_origin(settings: Settings, host_header: str | None, origin: st
         return  # token-protected: a browser cannot forge the Authorization header cross-site
     if host_header and not is_loopback(_host_only(host_header)):
         raise AccessDenied("Requests to this local server must address it as localhost or 127.0.0.1.")
-    if origin and origin != "null" and not is_loopback(urlsplit(origin).hostname):
-        raise AccessDenied("Web pages from other sites may not use this local server.")
+    # Sandboxed iframes, file:// pages and cross-site redirects send "null": a page, not this machine's.
+    if origin is not None and not _loopback_origin(origin):
+        raise AccessDenied("Web pages from other sites may not use this local server (a loopback Origin only).")
 
 
-def check_local_path(settings: Settings, client_host: str | None, raw_path: str) -> Path:
+def _loopback_origin(origin: str) -> bool:
+    try:
+        return is_loopback(urlsplit(origin.strip()).hostname)
+    except ValueError:
+        return False
+
+
+def check_local_path(settings: Settings, client: Client, raw_path: str) -> Path:
     """Validate a client-named local file and return its resolved path."""
-    if not is_loopback(client_host):
+    if not is_loopback(client.host):
         raise AccessDenied("Local file paths are only accepted from this machine; upload the video instead.")
+    if client.browser and not settings.allow_browser_paths:
+        raise AccessDenied(
+            "Web pages may not name local files ('video_path', segment 'path'): upload the video, "
+            "or start the server with --allow-browser-paths."
+        )
     text = raw_path.strip()
     if not text:
         raise InputError("The video path is empty.")
+    if "\0" in text:
+        raise InputError(f"The video path contains a NUL byte: {shown(text)}")
     path = Path(text).expanduser()
+    text = shown(text)
     if not path.is_absolute():
         raise InputError(f"The video path must be absolute: {text}")
     try:
         resolved = path.resolve(strict=True)
         info = resolved.stat()
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         raise InputError(f"The video file does not exist or cannot be reached: {text}") from exc
     if settings.allowed_roots and not any(_is_under(resolved, root) for root in settings.allowed_roots):
         roots = ", ".join(str(r) for r in settings.allowed_roots)

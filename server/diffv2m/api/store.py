@@ -4,6 +4,7 @@
     <id>/work/                uploads and half-written files; removed when the job ends
     <id>/take<k>.wav          results
     <id>/take<k>.beats.json
+    <id>/take<k>.mid          the score as MIDI (composer jobs)
 
 Finished jobs survive a restart. A job that was queued or running when the
 server stopped is marked failed on the next start (its work folder is gone with
@@ -99,7 +100,7 @@ class JobStore:
         return self.job_dir(job_id) / "work"
 
     def take_path(self, job_id: str, take: int, kind: str) -> Path:
-        suffix = {"audio": ".wav", "beats": ".beats.json"}[kind]
+        suffix = {"audio": ".wav", "beats": ".beats.json", "midi": ".mid"}[kind]
         return self.job_dir(job_id) / f"take{take}{suffix}"
 
     # ---- records -----------------------------------------------------------
@@ -159,8 +160,9 @@ class JobStore:
             total = sum(sizes.values())
             evicted: list[str] = []
             finished = sorted((r for r in records if not r.active), key=lambda r: r.finished or r.created)
-            # The newest finished job is what someone is about to download: never evict it.
-            for record in finished[:-1]:
+            # Oldest first, the newest finished too if need be: after a job settles the folder fits the cap.
+            # Active jobs (the one settling now) are never evicted.
+            for record in finished:
                 if total <= self.cap_bytes:
                     break
                 self.delete(record.id)

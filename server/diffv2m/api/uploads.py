@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from ..errors import InputError, PayloadTooLarge
-
-MAX_FIELD_BYTES = 1024 * 1024  # text fields (the segments JSON is the largest)
-MAX_PARTS = 64
+from ..limits import MAX_FIELD_BYTES, MAX_PARTS, shown
 
 
 @dataclass
@@ -125,7 +123,7 @@ class _Collector:
             self._file_entry.size += len(chunk)
         elif self._text is not None:
             if len(self._text) + len(chunk) > MAX_FIELD_BYTES:
-                raise InputError(f"The form field '{self._name}' is longer than {MAX_FIELD_BYTES // 1024} KB.")
+                raise InputError(f"The form field '{shown(self._name)}' is longer than {MAX_FIELD_BYTES // 1024} KB.")
             self._text.extend(chunk)
 
     def on_part_end(self) -> None:
@@ -135,7 +133,7 @@ class _Collector:
             self._file_entry = None
         elif self._text is not None:
             if self._name in self.form.fields:
-                raise InputError(f"The form field '{self._name}' is given twice.")
+                raise InputError(f"The form field '{shown(self._name)}' is given twice.")
             self.form.fields[self._name] = self._text.decode("utf-8", "replace")
             self._text = None
 
@@ -169,6 +167,9 @@ async def read_form(
         parser.finalize()
     except FormParserError as exc:
         raise InputError("The multipart form data is malformed.") from exc
+    else:
+        if parser.state != MultipartState.END:
+            raise InputError("The multipart form data ends without its closing boundary: the request is incomplete.")
     finally:
         collector.close()
     return collector.form

@@ -1,1 +1,1 @@
-"""Audio post-processing shared by every engine (loudness, true peak, DC)."""
+"""The one home of audio analysis: the loader (``io``), the onset detector (``onsets``), beats, loudness."""

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ANALYSIS_RATE = 22_050
-HOP = 512
+from .onsets import ANALYSIS_RATE, HOP, AudioEvents, analysis_signal, detect_events
+
 BEATS_PER_BAR = 4
 
 
@@ -28,56 +28,28 @@ class BeatAnalysis:
     onsets: np.ndarray  # seconds
 
 
-def _mono(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+def track_beats(audio: np.ndarray, sample_rate: int, events: AudioEvents | None = None) -> BeatAnalysis:
+    """Tempo, beats, estimated downbeats and onsets of ``audio`` ((2, N) or (N,)).
+
+    Onsets and beats are those of the shared detector (:mod:`diffv2m.audio.onsets`),
+    the same the evaluation scores; pass its ``events`` when already computed.
+    """
     import librosa
 
-    signal = np.asarray(audio, np.float32)
-    if signal.ndim == 2:
-        signal = signal.mean(axis=0)
-    if sample_rate != ANALYSIS_RATE:
-        signal = librosa.resample(signal, orig_sr=sample_rate, target_sr=ANALYSIS_RATE, res_type="soxr_hq")
-    return signal
-
-
-def detect_onsets(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Onset times in seconds (librosa peak picking on spectral flux)."""
-    import librosa
-
-    y = _mono(audio, sample_rate)
-    if not np.any(y):
-        return np.zeros(0)
-    envelope = librosa.onset.onset_strength(y=y, sr=ANALYSIS_RATE, hop_length=HOP)
-    return _onset_times(envelope)
-
-
-def _onset_times(envelope: np.ndarray) -> np.ndarray:
-    import librosa
-
-    frames = librosa.onset.onset_detect(onset_envelope=envelope, sr=ANALYSIS_RATE, hop_length=HOP, units="frames")
-    return librosa.frames_to_time(frames, sr=ANALYSIS_RATE, hop_length=HOP)
-
-
-def track_beats(audio: np.ndarray, sample_rate: int) -> BeatAnalysis:
-    """Tempo, beats, estimated downbeats and onsets of ``audio`` ((2, N) or (N,))."""
-    import librosa
-
-    y = _mono(audio, sample_rate)
-    if y.size < HOP * 4 or not np.any(y):
-        return BeatAnalysis(0.0, np.zeros(0), np.zeros(0), np.zeros(0))
-    envelope = librosa.onset.onset_strength(y=y, sr=ANALYSIS_RATE, hop_length=HOP)
-    tempo, beat_frames = librosa.beat.beat_track(
-        onset_envelope=envelope, sr=ANALYSIS_RATE, hop_length=HOP, units="frames"
-    )
-    beat_frames = np.asarray(beat_frames, np.int64)
-    beats = librosa.frames_to_time(beat_frames, sr=ANALYSIS_RATE, hop_length=HOP)
+    y = analysis_signal(audio, sample_rate)
+    events = events if events is not None else detect_events(y, ANALYSIS_RATE)
+    beats = events.beats
+    if beats.size == 0:
+        return BeatAnalysis(0.0, beats, beats, events.onsets)
     if beats.size >= 2:
         # The tempo of the beats actually placed: a line through them is finer than the
-        # hop-quantised tempo estimate (a 23 ms grid), and not thrown by one odd beat.
+        # hop-quantised tempo estimate, and not thrown by one odd beat.
         tempo_value = float(60.0 / np.polyfit(np.arange(beats.size), beats, 1)[0])
     else:
-        tempo_value = float(np.atleast_1d(tempo)[0]) if beats.size else 0.0
+        tempo_value = events.tempo
+    beat_frames = librosa.time_to_frames(beats, sr=ANALYSIS_RATE, hop_length=HOP)
     phase = downbeat_phase(y, beat_frames)
-    return BeatAnalysis(tempo_value, beats, beats[phase::BEATS_PER_BAR], _onset_times(envelope))
+    return BeatAnalysis(tempo_value, beats, beats[phase::BEATS_PER_BAR], events.onsets)
 
 
 def downbeat_phase(y: np.ndarray, beat_frames: np.ndarray) -> int:
@@ -105,7 +77,7 @@ def estimate_downbeats(audio: np.ndarray, sample_rate: int, beats: np.ndarray) -
 
     beats = np.asarray(beats, np.float64)
     frames = librosa.time_to_frames(beats, sr=ANALYSIS_RATE, hop_length=HOP)
-    return beats[downbeat_phase(_mono(audio, sample_rate), frames) :: BEATS_PER_BAR]
+    return beats[downbeat_phase(analysis_signal(audio, sample_rate), frames) :: BEATS_PER_BAR]
 
 
 def _unit(values: np.ndarray) -> np.ndarray:
@@ -113,18 +85,11 @@ def _unit(values: np.ndarray) -> np.ndarray:
     return (values - values.min()) / spread if spread > 0 else np.zeros_like(values, dtype=np.float64)
 
 
-def per_second_odf(audio: np.ndarray, sample_rate: int, seconds: int) -> np.ndarray:
-    """Peak onset strength in each second, scaled to [0, 1] (for engines with no rhythm curve of their own)."""
-    import librosa
-
-    y = _mono(audio, sample_rate)
-    if not np.any(y) or seconds <= 0:
-        return np.zeros(max(seconds, 0), np.float32)
-    envelope = librosa.onset.onset_strength(y=y, sr=ANALYSIS_RATE, hop_length=HOP)
-    frames_per_second = ANALYSIS_RATE / HOP
-    odf = np.zeros(seconds, np.float32)
-    for k in range(seconds):
-        window = envelope[int(k * frames_per_second) : int((k + 1) * frames_per_second)]
+def per_second_odf(strength: np.ndarray, frame_rate: float, seconds: int) -> np.ndarray:
+    """Peak of an onset-strength curve in each second, scaled to [0, 1] (for engines with no rhythm curve)."""
+    odf = np.zeros(max(seconds, 0), np.float32)
+    for k in range(odf.size):
+        window = strength[int(k * frame_rate) : int((k + 1) * frame_rate)]
         odf[k] = window.max() if window.size else 0.0
-    peak = odf.max()
+    peak = odf.max() if odf.size else 0.0
     return odf / peak if peak > 0 else odf

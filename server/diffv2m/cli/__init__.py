@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from .. import __version__
 from ..errors import Diffv2mError
@@ -29,8 +30,15 @@ SUBCOMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in the documented form (docs/server.md): one line on stderr, exit status 1."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"diffv2m: error: {message} (see '{self.prog} --help').\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="diffv2m", description="Score video with music (Diff-V2M).")
+    parser = _Parser(prog="diffv2m", description="Score video with music (Diff-V2M).")
     parser.add_argument("--version", action="version", version=f"diffv2m {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:

@@ -29,6 +29,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="override the weights' level-1 cross-attention input (DIFFV2M_EMOTION_SOURCE; docs/model.md)",
     )
     group.add_argument("--compile", help="torch.compile mode for the DiT on CUDA: reduce-overhead (DIFFV2M_COMPILE)")
+    group.add_argument("--sound-bank", help="the composer's General-MIDI sf2/sf3 bank, or 'numpy' (DIFFV2M_SOUND_BANK)")
     group.add_argument("--cache-dir", type=Path, help="features and job results (DIFFV2M_CACHE_DIR)")
     group.add_argument(
         "--cache-cap-mb", type=float, help="size cap of each cache: job results, video features (DIFFV2M_CACHE_CAP_MB)"
@@ -47,6 +48,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ("sampler", "sampler"),
         ("emotion_source", "emotion_source"),
         ("compile", "compile_mode"),
+        ("sound_bank", "sound_bank"),
         ("cache_dir", "cache_dir"),
         ("cache_cap_mb", "cache_cap_mb"),
         ("host", "host"),
@@ -61,5 +63,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     roots = getattr(args, "allowed_root", None)
     if roots:
         settings.allowed_roots = [Path(r).expanduser() for r in roots]
+    if getattr(args, "allow_browser_paths", False):
+        settings.allow_browser_paths = True
     settings.cache_dir = Path(settings.cache_dir).expanduser()
+    settings.check()
     return settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from .options import add_model_options, settings_from_args
@@ -24,6 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="local-path jobs may only read files under DIR (repeatable; default: any readable file)",
     )
+    p.add_argument(
+        "--allow-browser-paths",
+        action="store_true",
+        help="let requests from web browsers name local files (off: pages must upload; DIFFV2M_ALLOW_BROWSER_PATHS=1)",
+    )
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_model_options(p)
     p.set_defaults(func=run)
@@ -31,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    # The server's own lines (disconnects, evictions, failed jobs) beside uvicorn's, at the same level.
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     from ..api.app import create_app  # raises AccessDenied for a non-loopback bind without a token
 
     app = create_app(settings)

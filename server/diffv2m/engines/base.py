@@ -55,7 +55,9 @@ class GenerationResult:
     beats: np.ndarray | None = None  # seconds from range start
     downbeats: np.ndarray | None = None
     tempo: float | None = None
-    predicted_odf: np.ndarray | None = None  # (T,) the model's per-second rhythm, when it has one
+    predicted_odf: np.ndarray | None = None  # (T,) the engine's own rhythm curve, when it has one
+    predicted_odf_rate: float = 1.0  # rows of predicted_odf per second (both engines predict per second)
+    midi: bytes | None = None  # the score as a standard MIDI file, when the engine writes notes (the composer)
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..emotion import PRESETS, EmotionPreset
-from ..errors import Diffv2mError, InputError, WeightsError
+from ..errors import Diffv2mError, WeightsError
 from ..features.types import VideoFeatures
 from ..model.choices import DEFAULT_STEPS, SAMPLER_NAMES
 from ..settings import Settings
@@ -183,11 +183,7 @@ class DiffV2MEngine:
 
         from ..model.longform import generate_range
 
-        if request.duration <= 0:
-            raise InputError("The output duration must be positive.")
-        steps = request.steps or self.default_steps
-        if steps < 1 or steps > 1000:
-            raise InputError("Sampler steps must be between 1 and 1000.")
+        steps = request.steps or self.default_steps  # duration and steps: checked by job_request.validate
         guidance = self.stack.info.default_guidance if request.guidance is None else float(request.guidance)
         overrides = emotion_conditioning(request.emotion)
         range_features, palette_used = self._range_features(request.features, overrides)

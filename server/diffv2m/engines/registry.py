@@ -54,7 +54,7 @@ class EngineRegistry:
         if key == DEFAULT:
             from .composer import ComposerEngine
 
-            return ComposerEngine()
+            return ComposerEngine(self.settings.sound_bank)
         from .diffv2m_engine import DiffV2MEngine
 
         return DiffV2MEngine.from_settings(self.settings)

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from . import alignment, audio
-from .audio import AudioEvents, load_audio
+from ..audio import onsets
+from ..audio.io import SAMPLE_RATE, load_audio
+from ..audio.onsets import AudioEvents
+from . import alignment
 from .metrics import METRIC_DOCS, VisualEvents, evaluate_track
 from .results import EvalItem, discover
 
@@ -45,8 +47,7 @@ def summarise(results: list[TrackResult]) -> dict[str, dict[str, float]]:
 def evaluate_items(items: list[EvalItem], progress: Callable[[str], None] | None = None) -> list[TrackResult]:
     results = []
     for item in items:
-        samples, rate = load_audio(item.audio)
-        evaluation = evaluate_track(samples, rate, item.visual)
+        evaluation = evaluate_track(load_audio(item.audio, SAMPLE_RATE), SAMPLE_RATE, item.visual)
         results.append(TrackResult(item, evaluation.metrics, evaluation.audio_events))
         if progress:
             progress(item.name)
@@ -73,10 +74,10 @@ def settings() -> dict[str, object]:
         "bas_sigma_s": alignment.SIGMA_S,
         "chance_shifts": alignment.NUM_SHIFTS,
         "odf_max_lag_s": alignment.MAX_LAG_S,
-        "analysis_rate": audio.ANALYSIS_RATE,
-        "hop": audio.HOP,
-        "n_fft": audio.N_FFT,
-        "latency_compensation_s": audio.LATENCY_S,
+        "analysis_rate": onsets.ANALYSIS_RATE,
+        "hop": onsets.HOP,
+        "n_fft": onsets.N_FFT,
+        "latency_compensation_s": onsets.LATENCY_S,
     }
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from ..audio.onsets import AudioEvents, detect_events
 from .alignment import MAX_LAG_S, alignment_scores, impulse_curve, odf_lag
-from .audio import AudioEvents, detect_events
 from .quality import signal_quality, tempo_steadiness
 
 TEMPO_TOLERANCE = 0.08  # mir_eval.tempo's 8 %

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..audio import loudness
-from .audio import ANALYSIS_RATE, HOP, AudioEvents
+from ..audio.onsets import ANALYSIS_RATE, HOP, AudioEvents
 
 CLIP_LEVEL = 0.999  # |sample| at or above this counts as clipped (16-bit full scale is 32767/32768)
 SILENCE_DBFS = -60.0

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.io import AUDIO_SUFFIXES, CONTAINER_SUFFIXES
 from ..benchmark.suite import load_manifest
 from ..errors import InputError
-from .audio import AUDIO_SUFFIXES, CONTAINER_SUFFIXES
 from .metrics import VisualEvents
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}

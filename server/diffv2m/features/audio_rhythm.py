@@ -1,9 +1,9 @@
 """Rhythm targets from audio, for training and evaluating the rhythm predictor.
 
 These follow the released Diff-V2M data pipeline (``AVDataset`` in its
-``stable_audio_tools/data/dataset.py``; research notes §2.4) step by step:
+``stable_audio_tools/data/dataset.py``; paper arXiv 2511.09090 §3.2, docs/features.md) step by step:
 
-* the audio at 44.1 kHz, channels averaged to mono;
+* the audio at 44.1 kHz (``diffv2m.audio.io.load_audio``), channels averaged to mono;
 * ODF ("odf", the paper's final choice): ``librosa.onset.onset_strength`` (hop 512,
   librosa defaults otherwise), z-scored over the whole clip (std + 1e-6), peaks by
   ``scipy.signal.find_peaks(prominence=0.05)``, each peak put in second
@@ -28,44 +28,14 @@ resampler there); both are band-limited, so the targets agree closely, not bitwi
 from __future__ import annotations
 
 import math
-import os
 
-import av
 import numpy as np
 from scipy.signal import find_peaks
 
-from ..errors import VideoError
-from ..video.probe import check_readable, open_container
+from ..audio.io import SAMPLE_RATE, to_mono
 
-SAMPLE_RATE = 44_100
 ODF_HOP = 512
 MAX_SECONDS = 30
-
-
-def load_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """(channels, samples) float32 of a file's first audio stream at ``sample_rate`` (PyAV)."""
-    path = check_readable(path)
-    with open_container(path) as container:
-        if not container.streams.audio:
-            raise VideoError(f"{path.name} has no audio stream.")
-        stream = container.streams.audio[0]
-        channels = max(stream.codec_context.layout.nb_channels or 1, 1)
-        layout = "mono" if channels == 1 else "stereo"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
-        blocks = []
-        try:
-            for frame in container.decode(stream):
-                blocks.extend(out.to_ndarray() for out in resampler.resample(frame))
-        except av.error.FFmpegError as exc:
-            raise VideoError(f"The audio in {path.name} is damaged ({exc.strerror}).") from None
-        blocks.extend(out.to_ndarray() for out in resampler.resample(None))
-    if not blocks:
-        raise VideoError(f"The audio stream of {path.name} is empty.")
-    return np.concatenate(blocks, axis=1).astype(np.float32)
-
-
-def to_mono(audio: np.ndarray) -> np.ndarray:
-    return audio.mean(axis=0) if audio.ndim == 2 else audio
 
 
 def odf_target(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

@@ -2,7 +2,11 @@
 
 "Regenerate with another emotion" asks for the same picture again: a hit skips
 decoding entirely. Entries are compressed ``.npz`` files (no pickle) written
-atomically; the oldest-used entries are removed when the folder grows past its cap.
+atomically (a ``.tmp`` file named after the writing process, then renamed); the
+oldest-used entries are removed when the folder grows past its cap, so after a
+``put`` the folder never exceeds it. Eviction holds a file lock in the folder, so
+a CLI run and a server sharing one cache never evict at once, and it removes the
+``.tmp`` files of writers that were killed (they count towards the cap until then).
 
 File contents are identified by ``content_fingerprint``: SHA-256 over the size,
 the first and last MiB and 16 evenly spaced 64-KiB blocks in between. Reading
@@ -17,21 +21,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import tempfile
+import secrets
+import time
 from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from ..settings import Settings
 from .types import VideoFeatures
 
+log = logging.getLogger("diffv2m.cache")
 FEATURES_VERSION = 2  # bump when an analysis changes, so old entries stop matching
 _EDGE = 1 << 20
 _BLOCK = 1 << 16
 _BLOCKS = 16
 _fingerprints: dict[tuple[str, int, int, int], str] = {}
+_ORPHAN_AGE_S = 3600.0  # a .tmp whose writer cannot be told (no pid in its name) is an orphan after this
 
 
 def content_fingerprint(path: str | os.PathLike[str]) -> str:
@@ -98,21 +107,67 @@ class FeatureCache:
                 arrays[field.name] = value
             elif value is not None:
                 meta[field.name] = value
-        handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        temporary = self.directory / f".{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
-            with os.fdopen(handle, "wb") as out:
+            with temporary.open("xb") as out:
                 np.savez_compressed(out, __meta__=np.asarray(json.dumps(meta)), **arrays)
             os.replace(temporary, self._path(key))
         finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-        self._evict()
+            temporary.unlink(missing_ok=True)
+        self.evict()
 
-    def _evict(self) -> None:
-        entries = sorted(self.directory.glob("features-*.npz"), key=lambda p: p.stat().st_mtime)
-        total = sum(p.stat().st_size for p in entries)
-        for entry in entries[:-1]:  # never the newest
-            if total <= self.cap_bytes:
-                break
-            total -= entry.stat().st_size
-            entry.unlink(missing_ok=True)
+    def evict(self) -> tuple[int, int]:
+        """Remove orphan ``.tmp`` files, then least-recently-used entries down to the cap.
+
+        Returns (orphans removed, entries removed). Holds the folder's lock throughout.
+        """
+        with FileLock(self.directory / ".evict.lock"):
+            orphans = sum(_remove_if_orphan(path) for path in self.directory.glob("*.tmp"))
+            entries = sorted(_stat_all(self.directory.glob("features-*.npz")), key=lambda item: item[1].st_mtime)
+            pending = sum(info.st_size for _, info in _stat_all(self.directory.glob("*.tmp")))
+            total = pending + sum(info.st_size for _, info in entries)
+            removed = 0
+            for entry, info in entries:  # oldest first; the newest too if it alone is over the cap
+                if total <= self.cap_bytes:
+                    break
+                entry.unlink(missing_ok=True)
+                total -= info.st_size
+                removed += 1
+        if orphans:
+            log.info("feature cache: removed %d orphan .tmp file(s) of killed writers", orphans)
+        return orphans, removed
+
+
+def _stat_all(paths: object) -> list[tuple[Path, os.stat_result]]:
+    found = []
+    for path in paths:  # type: ignore[attr-defined]
+        try:
+            found.append((path, path.stat()))
+        except FileNotFoundError:
+            continue  # removed by another process meanwhile
+    return found
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_if_orphan(path: Path) -> bool:
+    """A ``.<pid>.<random>.tmp`` of a dead process, or any other ``.tmp`` older than an hour."""
+    pid = path.name.split(".")[1] if path.name.startswith(".") else ""
+    try:
+        if pid.isdigit():
+            orphan = int(pid) != os.getpid() and not _pid_alive(int(pid))
+        else:
+            orphan = time.time() - path.stat().st_mtime > _ORPHAN_AGE_S
+        if orphan:
+            path.unlink()
+    except FileNotFoundError:
+        return False
+    return orphan

@@ -32,13 +32,14 @@ _PROGRESS_EVERY = 0.25  # seconds of video between progress calls
 Source = str | os.PathLike[str] | Sequence[Segment]
 
 
-def plan(source: Source, start: float = 0.0, end: float | None = None) -> Timeline:
-    """Validate the source and range (one clear error if anything is wrong), decoding one frame per file."""
+def plan(source: Source, start: float = 0.0, end: float | None = None, deadline: float | None = None) -> Timeline:
+    """Check the source and range against the file(s), decoding one frame per file.
+
+    The values themselves were checked by ``job_request.validate``.
+    """
     if isinstance(source, (str, os.PathLike)):
         return single_file_timeline(source, start, end)
-    if start:
-        raise ValueError("with segments the range is [0, end) on the timeline; pass start=0")
-    return plan_timeline(list(source), end)
+    return plan_timeline(list(source), end, deadline)
 
 
 def request_key(

@@ -1,8 +1,10 @@
 """A timeline cut from pieces of videos, and the frames it shows.
 
-The Blender add-on sends the strips under the range as ``Segment``s: which part
-of which file plays where on the timeline and how fast. Times on the timeline
-are relative to the range start; places no segment covers are black.
+The Blender add-on sends the strips under the range as ``Segment``s (the one
+type, defined with the request in ``job_request``): which part of which file
+plays where on the timeline and how fast. Times on the timeline are relative to
+the range start; places no segment covers are black. Segment fields were checked
+by ``job_request.validate``; here they are checked against the files.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import dataclasses
 import itertools
 import math
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -20,27 +23,12 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, RangeError
+from ..job_request import Segment
+from ..limits import CHECK_BUDGET_S
 from ..video.decode import DecodedFrame, analysis_size, iter_frames, resolve_range
 from ..video.probe import VideoInfo, probe_video
 
 _OVERLAP_TOLERANCE = 0.5  # frames: editors' rounding, not a real overlap
-
-
-@dataclass(frozen=True)
-class Segment:
-    path: str | os.PathLike[str]
-    source_start: float  # seconds in the source (from its first frame)
-    source_end: float
-    timeline_start: float = 0.0  # seconds from the range start
-    speed: float = 1.0  # playback rate: 2.0 plays the source twice as fast
-
-    @property
-    def timeline_duration(self) -> float:
-        return (self.source_end - self.source_start) / self.speed
-
-    @property
-    def timeline_end(self) -> float:
-        return self.timeline_start + self.timeline_duration
 
 
 @dataclass
@@ -90,17 +78,21 @@ def single_file_timeline(path: str | os.PathLike[str], start: float = 0.0, end: 
     return Timeline([(segment, info)], end - start, info.fps, str(info.path), start=start)
 
 
-def plan_timeline(segments: Sequence[Segment], end: float | None = None) -> Timeline:
-    """Check every segment (files, ranges, overlaps) before anything is decoded."""
+def plan_timeline(segments: Sequence[Segment], end: float | None = None, deadline: float | None = None) -> Timeline:
+    """Check every segment against its file (lengths, overlaps) before anything is decoded.
+
+    Each distinct file is probed once. Past ``deadline`` (``time.monotonic()``) the
+    check stops with an error instead of holding the caller.
+    """
     if not segments:
         raise InputError("The timeline has no segments: select at least one video strip.")
+    infos: dict[str, VideoInfo] = {}
     pieces = []
-    for number, segment in enumerate(segments, 1):
-        if not (math.isfinite(segment.speed) and segment.speed > 0):
-            raise InputError(f"Segment {number} has speed {segment.speed}; it must be a positive number.")
-        if not (math.isfinite(segment.timeline_start) and segment.timeline_start >= 0):
-            raise RangeError(f"Segment {number} starts at {segment.timeline_start} s on the timeline, before 0.")
-        info = probe_video(segment.path)
+    for segment in segments:
+        if deadline is not None and time.monotonic() > deadline:
+            raise InputError(f"Checking the segments' files took over {CHECK_BUDGET_S:g} s; send fewer segments.")
+        key = os.fspath(segment.path)
+        info = infos.get(key) or infos.setdefault(key, probe_video(segment.path))
         _source_start, source_end = resolve_range(info, segment.source_start, segment.source_end)
         pieces.append((dataclasses.replace(segment, path=info.path, source_end=source_end), info))
     pieces.sort(key=lambda piece: piece[0].timeline_start)
@@ -113,8 +105,6 @@ def plan_timeline(segments: Sequence[Segment], end: float | None = None) -> Time
     last_end = max(segment.timeline_end for segment, _ in pieces)
     if end is None:
         end = last_end
-    elif not math.isfinite(end) or end <= 0:
-        raise RangeError(f"The timeline range [0, {end}) s is empty: its end must be after 0.")
     kept = [_clip_to(segment, end, info) for segment, info in pieces if segment.timeline_start < end]
     if not kept:
         raise RangeError(f"No segment is visible before the range end ({end:g} s).")

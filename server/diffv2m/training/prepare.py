@@ -109,14 +109,14 @@ def window_starts(usable: float, options: PrepareOptions) -> list[float]:
 
 def _music(pair: Pair) -> np.ndarray:
     """The music as (2, samples) float32 at 44.1 kHz (a sound file or the video's own track)."""
-    from ..features.audio_rhythm import load_audio
+    from ..audio.io import load_audio
 
     audio = load_audio(pair.audio, SAMPLE_RATE)
     return np.ascontiguousarray(np.concatenate([audio, audio]) if audio.shape[0] == 1 else audio[:2])
 
 
 def _audio_targets(segment: np.ndarray) -> dict[str, np.ndarray]:
-    """Ground-truth rhythms of one window's music (research notes §2.4), from the features package."""
+    """Ground-truth rhythms of one window's music (the paper's targets, docs/features.md), from the features package."""
     from ..features import audio_rhythm
 
     return {

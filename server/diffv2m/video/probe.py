@@ -14,7 +14,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import VideoError
+from ..errors import InputError, VideoError
 
 # First bytes of containers that PyAV reads: when a file with one of these
 # signatures fails to open, it is damaged or incomplete rather than "not a video".
@@ -69,7 +69,7 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise VideoError(f"The video file {path} cannot be read ({exc.strerror or exc}).") from None
     if not head:
-        raise VideoError(f"The video file {path} is empty.")
+        raise InputError(f"The video file {path} is empty (0 bytes).")  # 422 as upload and as path alike
     return path
 
 

@@ -44,7 +44,7 @@ BASS_VOICE = {
 }
 RING = 2.2  # seconds the final chord has to decay before the last frame
 HOLD = 0.8  # seconds the final chord is held before its release
-LAST_HIT = 0.5  # seconds before the end after which no accent is struck (its tail must die too)
+LAST_HIT = 0.3  # seconds before the end after which no accent is struck (its tail must die too)
 PRE_ROLL = 0.8  # seconds the opening bed chord starts before the range (the file fades in over 4 ms)
 
 
@@ -282,11 +282,11 @@ def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, du
     # there still gets its hit, the final one, faded with the tail (performance.release_tail).
     last_hit = duration - LAST_HIT
     cuts = np.asarray(features.cut_times, np.float64)
-    notes += [
+    accents = [
         n
         for n in accent_notes(notes, bars, features, style, duration)
         if ending is None or n.time <= last_hit or (cuts.size and np.min(np.abs(cuts - n.time)) <= TOLERANCE)
     ]
-    notes = play(notes, gain_curve(bars, grid, pace), np.asarray(features.cut_times, np.float64), seed)
+    notes = play(notes + accents, gain_curve(bars, grid, pace), cuts, seed, {n.time for n in accents})
     notes.sort(key=lambda n: (n.time, n.voice, n.pitch))
     return Score(notes, bars, levels, ending)

@@ -14,12 +14,16 @@ import numpy as np
 
 from ...audio.loudness import normalise_and_measure
 from ...errors import InputError
-from ..base import SAMPLE_RATE, GenerationRequest, GenerationResult
-from .arrangement import LAST_HIT, arrange
-from .grid import fit_grid
+from ..base import SAMPLE_RATE, GenerationRequest, GenerationResult, ProgressFn
+from .arrangement import LAST_HIT, Score, arrange
+from .grid import BeatGrid, fit_grid
+from .midi import score_midi
+from .orchestration import Orchestra, orchestrate
 from .performance import release_tail
 from .render import render
-from .style import choose_style
+from .sampled import render_sampled
+from .soundfont import NUMPY_SYNTHESIS, load_bank
+from .style import Style, choose_style
 from .timeline import Note
 
 ENGINE_NAME = "default"
@@ -63,6 +67,11 @@ class ComposerEngine:
 
     name = ENGINE_NAME
 
+    def __init__(self, sound_bank: str | None = None) -> None:
+        """``sound_bank``: a configured sf2/sf3 path, ``numpy``, or None to look one up (soundfont.py)."""
+        self.bank = load_bank(sound_bank)
+        self.bank_info = self.bank.info if self.bank is not None else NUMPY_SYNTHESIS
+
     def describe(self) -> dict[str, object]:
         return {
             "available": True,
@@ -70,9 +79,26 @@ class ComposerEngine:
             "sampler": "composer",
             "default_steps": 0,
             "device": "cpu",
+            "sound_bank": self.bank_info.as_dict(),
             "description": "Embedded composer: drums, bass, harmony and melody synthesised on a beat grid "
             "fitted to the picture's visual events.",
         }
+
+    def render_score(
+        self, score: Score, grid: BeatGrid, style: Style, seed: int, num_samples: int, progress: ProgressFn
+    ) -> tuple[np.ndarray, Orchestra]:
+        """The score's stereo mix (before loudness normalisation) through the bank, or the numpy synthesis."""
+        sections = [(float(s.start), level) for s, level in zip(grid.sections, score.levels, strict=True)]
+        orchestra = orchestrate(style.preset, seed, sections)
+        if self.bank is None:
+            audio = render(
+                score.notes, num_samples, style.brightness, style.reverb, style.balance, style.tonic, progress
+            )
+            return audio, orchestra
+        audio = render_sampled(
+            score.notes, num_samples, style.balance, style.brightness, style.reverb, orchestra, self.bank, progress
+        )
+        return audio, orchestra
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         duration = float(request.duration)
@@ -100,15 +126,7 @@ class ComposerEngine:
         progress("generating", 0.1)
         score = arrange(grid, features, style, request.seed, duration)
         progress("generating", 0.2)
-        audio = render(
-            score.notes,
-            request.num_samples,
-            style.brightness,
-            style.reverb,
-            style.balance,
-            style.tonic,
-            progress,
-        )
+        audio, orchestra = self.render_score(score, grid, style, request.seed, request.num_samples, progress)
         release_tail(audio, LAST_HIT, SAMPLE_RATE)
         progress("normalising", 0.0)
         audio, lufs, peak = normalise_and_measure(audio, SAMPLE_RATE)
@@ -125,6 +143,7 @@ class ComposerEngine:
             downbeats=grid.downbeats,
             tempo=grid.tempo,
             predicted_odf=accent_curve(score.notes, duration),
+            midi=score_midi(score.notes, grid.beats, features.cut_times, duration, orchestra),
             extra={
                 "key": f"{NOTE_NAMES[style.tonic]} {style.mode}",
                 "style": style.preset,
@@ -139,6 +158,8 @@ class ComposerEngine:
                     {"start": s.start, "end": s.end, "tempo": s.tempo, "level": level}
                     for s, level in zip(grid.sections, score.levels, strict=True)
                 ],
+                "sound_bank": self.bank_info.as_dict(),
+                "gm_programs": orchestra.describe(),
                 "lufs": lufs,
                 "true_peak_db": peak,
             },

@@ -7,8 +7,9 @@ time: constant inside a section, a crescendo over the last bars into a more
 intense section (the build into fast cutting), a drop into a calmer one (room
 to breathe on slow shots), and a swell over each four-bar phrase.
 
-Humanising: every note the groove plays moves by a few milliseconds and its
-velocity varies, per part; the hits that mark cuts stay exact.
+Humanising: every moment of the groove moves by a few milliseconds (the band
+together, each part a little around it) and every velocity varies; the hits
+that mark cuts stay exact, and the accents on the picture's events are not moved.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from .grid import BeatGrid
 from .timeline import Bar, Note
 
 BUSY_CUT_RATE = 0.6  # cuts per second that count as the fastest cutting
-QUIET_GAIN, LOUD_GAIN = 0.45, 1.0  # velocity scale at intensity 0 and 1
+QUIET_GAIN, LOUD_GAIN = 0.35, 1.0  # velocity scale at intensity 0 and 1
 BUILD_BARS = 2  # bars of crescendo into a more intense section
 PHRASE_SWELL = (0.92, 0.97, 1.03, 1.0)  # velocity scale of the four bars of a phrase
 # Timing spread per part (seconds, one standard deviation; clipped at MAX_SHIFT) and velocity spread.
-TIMING = {"drums": 0.006, "bass": 0.008, "bed": 0.012, "harmony": 0.010, "melody": 0.010, "stabs": 0.0, "fx": 0.0}
+TIMING = {"drums": 0.002, "bass": 0.003, "bed": 0.005, "harmony": 0.004, "melody": 0.004, "stabs": 0.0, "fx": 0.0}
+MOMENT_SPREAD = 0.007
 MAX_SHIFT = 0.015
 VELOCITY_SPREAD = 0.07
 EXACT = 0.005  # notes this close to a cut are the cut's hits: never moved
@@ -78,10 +80,20 @@ def gain_curve(bars: list[Bar], grid: BeatGrid, values: list[float]) -> tuple[np
     return np.asarray(times)[order], np.asarray(scale)[order]
 
 
-def play(notes: list[Note], curve: tuple[np.ndarray, np.ndarray], cuts: np.ndarray, seed: int) -> list[Note]:
-    """Apply the gain curve and the human touch (module docstring); cut hits keep their time."""
+def play(
+    notes: list[Note], curve: tuple[np.ndarray, np.ndarray], cuts: np.ndarray, seed: int, anchors: set[float]
+) -> list[Note]:
+    """Apply the gain curve and the human touch (module docstring); cut hits keep their time, and so
+    does every moment in ``anchors`` (times of the accents on the picture's events)."""
     rng = np.random.default_rng([seed, 0x4A7])
     cuts = np.sort(np.asarray(cuts, np.float64))
+    # The band moves together: one shift per moment of the score (what the listener hears as the
+    # beat's timing), and a small spread of each part around it (so one beat never splits in two).
+    fixed = {round(t, 4) for t in anchors}
+    moments = {
+        t: 0.0 if t in fixed else float(rng.normal(0.0, MOMENT_SPREAD))
+        for t in sorted({round(n.time, 4) for n in notes})
+    }
     played = []
     for note in notes:
         gain = float(np.interp(note.time, *curve))
@@ -90,7 +102,9 @@ def play(notes: list[Note], curve: tuple[np.ndarray, np.ndarray], cuts: np.ndarr
             cuts.size > 0 and abs(cuts[max(0, np.searchsorted(cuts, note.time) - 1)] - note.time) <= EXACT
         )
         spread = TIMING.get(note.part, 0.0)
-        shift = 0.0 if on_cut or note.time < 0 else float(np.clip(rng.normal(0.0, spread), -MAX_SHIFT, MAX_SHIFT))
+        moment = round(note.time, 4)
+        shift = moments[moment] + rng.normal(0.0, spread) if spread and moment not in fixed else 0.0
+        shift = 0.0 if on_cut or note.time < 0 else float(np.clip(shift, -MAX_SHIFT, MAX_SHIFT))
         velocity = note.velocity * gain * (1.0 if on_cut else float(np.exp(rng.normal(0.0, VELOCITY_SPREAD))))
         played.append(replace(note, time=note.time + shift, velocity=float(np.clip(velocity, 0.02, 1.0))))
     return played

@@ -73,12 +73,12 @@ MIXER: dict[str, Channel] = {
 DUCKERS = frozenset({"kick", "taiko"})
 
 
-def _pan_gains(pan: float) -> tuple[float, float]:
+def pan_gains(pan: float) -> tuple[float, float]:
     angle = (pan + 1.0) * np.pi / 4  # constant-power
     return float(np.cos(angle)), float(np.sin(angle))
 
 
-def _duck_envelope(notes: list[Note], length: int) -> np.ndarray:
+def duck_envelope(notes: list[Note], length: int) -> np.ndarray:
     """1 - a 120 ms exponential dip after each kick: the pumping of sidechain compression."""
     impulses = np.zeros(length, np.float32)
     for note in notes:
@@ -204,7 +204,7 @@ class Mixer:
         channel = MIXER[voice]
         if channel.duck:
             piece = piece * (1.0 - channel.duck * (1.0 - duck[start:stop]))
-        left, right = _pan_gains(channel.pan)
+        left, right = pan_gains(channel.pan)
         if piece.ndim == 2:
             self.dry[0, start:stop] += (gain * left * 1.41) * piece[0]
             self.dry[1, start:stop] += (gain * right * 1.41) * piece[1]
@@ -219,7 +219,7 @@ class Mixer:
     def mix(self, notes: list[Note], balance: dict[str, float], fraction: tuple[float, float]) -> None:
         prepared = self._prepare(notes, fraction)
         part_gain = self._part_gains(prepared, balance)
-        duck = _duck_envelope(notes, self.length)
+        duck = duck_envelope(notes, self.length)
         first, last = fraction
         for count, (start, voice, part, sound, amplitude) in enumerate(prepared):
             if count % 512 == 0:
@@ -231,19 +231,27 @@ class Mixer:
 
     def finish(self, reverb_amount: float) -> np.ndarray:
         """Reverb, tone shaping and edge fades; returns (2, num_samples) float32."""
-        ir = room_impulse(round(1.2 + 1.8 * reverb_amount, 2)) * np.float32(0.5 + 0.9 * reverb_amount)
-        _add_reverb(self.dry, self.send, ir)
-        out = self.dry[:, : self.num_samples]
-        # Tilt the whole mix with the mood's brightness: a first-order shelf around 2.5 kHz.
-        tilt = np.float32(10.0 ** ((self.brightness - 0.5) * 14.0 / 20.0) - 1.0)
-        for side in range(2):  # per channel: one channel's temporaries at a time
-            out[side] += tilt * filtered(out[side], "highpass", 2500.0, order=1)
-        fade_in, fade_out = min(out.shape[-1] // 2, round(0.004 * SR)), min(out.shape[-1] // 2, round(0.04 * SR))
-        if fade_in:
-            out[:, :fade_in] *= np.linspace(0.0, 1.0, fade_in, dtype=np.float32)
-        if fade_out:
-            out[:, out.shape[-1] - fade_out :] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)
-        return out
+        return master(self.dry, self.send, self.num_samples, self.brightness, reverb_amount)
+
+
+def master(dry: np.ndarray, send: np.ndarray, num_samples: int, brightness: float, reverb_amount: float) -> np.ndarray:
+    """The mix bus of both renderers: reverb from ``send`` into ``dry``, the mood's tilt, edge fades.
+
+    Works in place on ``dry`` ((2, n) with n >= num_samples) and returns its first ``num_samples``.
+    """
+    ir = room_impulse(round(1.2 + 1.8 * reverb_amount, 2)) * np.float32(0.5 + 0.9 * reverb_amount)
+    _add_reverb(dry, send, ir)
+    out = dry[:, :num_samples]
+    # Tilt the whole mix with the mood's brightness: a first-order shelf around 2.5 kHz.
+    tilt = np.float32(10.0 ** ((brightness - 0.5) * 14.0 / 20.0) - 1.0)
+    for side in range(2):  # per channel: one channel's temporaries at a time
+        out[side] += tilt * filtered(out[side], "highpass", 2500.0, order=1)
+    fade_in, fade_out = min(out.shape[-1] // 2, round(0.004 * SR)), min(out.shape[-1] // 2, round(0.04 * SR))
+    if fade_in:
+        out[:, :fade_in] *= np.linspace(0.0, 1.0, fade_in, dtype=np.float32)
+    if fade_out:
+        out[:, out.shape[-1] - fade_out :] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)
+    return out
 
 
 def render(

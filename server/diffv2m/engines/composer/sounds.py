@@ -95,7 +95,7 @@ NOTE_CACHE = NoteCache(CACHE_BYTES)
 
 
 @functools.lru_cache(maxsize=1)
-def _k_weighting() -> np.ndarray:
+def k_weighting() -> np.ndarray:
     """BS.1770 K-weighting (pre-filter shelf + RLB high-pass) as float32 second-order sections, via pyloudnorm."""
     meter = pyloudnorm.Meter(SR)
     stages = [signal.tf2sos(stage.b, stage.a) for stage in meter._filters.values()]
@@ -105,7 +105,7 @@ def _k_weighting() -> np.ndarray:
 def _rendering(audio: np.ndarray) -> Rendering:
     """Freeze ``audio`` with its cumulative K-weighted energy (channels averaged)."""
     audio = np.ascontiguousarray(audio, np.float32)
-    weighted = signal.sosfilt(_k_weighting(), np.atleast_2d(audio), axis=-1)
+    weighted = signal.sosfilt(k_weighting(), np.atleast_2d(audio), axis=-1)
     power = np.mean(weighted * weighted, axis=0)
     blocks = -(-power.size // ENERGY_BLOCK)
     padded = np.zeros(blocks * ENERGY_BLOCK, np.float64)

@@ -69,7 +69,7 @@ TABLE: dict[str, StyleRow] = {
     "happy": StyleRow(
         modes=("ionian", "lydian"),
         tonics=(0, 7, 2, 9),  # C, G, D, A
-        tempo=(100.0, 118.0, 140.0),
+        tempo=(96.0, 120.0, 150.0),
         drums=("four_floor", "pop_backbeat"),
         bass=("octave_bounce", "roots_eighths"),
         harmony_voice=("pluck", "epiano"),
@@ -117,7 +117,7 @@ TABLE: dict[str, StyleRow] = {
     "epic": StyleRow(
         modes=("aeolian", "dorian"),
         tonics=(2, 0, 4),  # D, C, E
-        tempo=(80.0, 96.0, 120.0),
+        tempo=(80.0, 100.0, 130.0),
         drums=("taiko", "big_backbeat"),
         bass=("roots_eighths", "octave_bounce"),
         harmony_voice=("strings_ensemble", "brass"),
