@@ -31,7 +31,7 @@ STAB_VOICE = {
 }
 MIN_EVENT_STRENGTH = 0.15  # weaker off-grid events are left to the groove
 CRASH_GAP = 2.0  # seconds between cut cymbals at least
-ACCENT_GAP = 0.07  # seconds: an off-lattice event this close to a hit shares it (heard as one)
+ACCENT_GAP = 0.1  # seconds: an off-lattice event this close to a hit shares it
 
 
 def _lattice(bars: list[Bar]) -> np.ndarray:
