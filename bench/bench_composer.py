@@ -66,7 +66,7 @@ def timed(function, *args):
 def compose_and_render(
     engine: ComposerEngine, features: VideoFeatures, emotion: str, seed: int, duration: float
 ) -> np.ndarray:
-    style = choose_style(PRESETS[emotion], np.random.default_rng([seed, 0x57]))
+    style = choose_style(PRESETS[emotion], seed)
     grid = fit_grid(
         features.event_times,
         features.event_strengths,

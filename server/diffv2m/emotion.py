@@ -12,16 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import InputError
+from .limits import shown
 
 AUTO = "auto"
 
 
 @dataclass(frozen=True)
 class EmotionPreset:
-    name: str
+    name: str  # a preset's name; for auto, the nearest preset's (what the engines' tables are keyed by)
     description: str
     valence: float  # -1 (negative) .. +1 (positive)
     arousal: float  # -1 (calm) .. +1 (excited)
+    auto: bool = False  # chosen from the picture: valence/arousal are the measured point
 
 
 PRESETS: dict[str, EmotionPreset] = {
@@ -42,18 +44,28 @@ def emotion_names() -> list[str]:
     return [AUTO, *PRESETS]
 
 
-def resolve_emotion(name: str, valence: float | None = None, arousal: float | None = None) -> EmotionPreset:
-    """Turn a request's emotion name into a preset.
+def emotion_key(name: str | None) -> str:
+    """The one place a request's emotion name is normalised and checked; empty means ``auto``."""
+    key = (name or AUTO).strip().lower()
+    if key not in emotion_names():
+        raise InputError(f"Unknown emotion '{shown(name)}'. Choose one of: {', '.join(emotion_names())}.")
+    return key
 
-    ``auto`` needs the picture's estimated valence/arousal and returns the preset
-    nearest to it, keeping the measured point (so engines can use the exact mood).
+
+def nearest_preset(valence: float, arousal: float) -> EmotionPreset:
+    """The preset nearest a valence/arousal point (Euclidean on the circumplex)."""
+    return min(PRESETS.values(), key=lambda p: (p.valence - valence) ** 2 + (p.arousal - arousal) ** 2)
+
+
+def resolve_emotion(key: str, valence: float | None = None, arousal: float | None = None) -> EmotionPreset:
+    """The preset for a checked emotion key (:func:`emotion_key`).
+
+    ``auto`` needs the picture's estimated valence/arousal: it takes the nearest
+    preset's name and keeps the measured point (so engines can use the exact mood).
     """
-    key = (name or "").strip().lower()
-    if key == AUTO:
-        if valence is None or arousal is None:
-            raise InputError("Emotion 'auto' needs the colour analysis of the video.")
-        nearest = min(PRESETS.values(), key=lambda p: (p.valence - valence) ** 2 + (p.arousal - arousal) ** 2)
-        return EmotionPreset(nearest.name, f"auto (closest preset: {nearest.name})", valence, arousal)
-    if key not in PRESETS:
-        raise InputError(f"Unknown emotion '{name}'. Choose one of: {', '.join(emotion_names())}.")
-    return PRESETS[key]
+    if key != AUTO:
+        return PRESETS[key]
+    if valence is None or arousal is None:
+        raise InputError("Emotion 'auto' needs the colour analysis of the video.")
+    nearest = nearest_preset(valence, arousal)
+    return EmotionPreset(nearest.name, f"auto (closest preset: {nearest.name})", valence, arousal, auto=True)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .emotion import emotion_names
+from .emotion import emotion_key
 from .errors import Diffv2mError, InputError, RangeError
 from .limits import (
     CHECK_BUDGET_S,
@@ -164,9 +164,7 @@ def validate(request: JobRequest) -> JobRequest:
         )
     if request.end is not None and request.end - request.start > MAX_DURATION_S:
         raise _too_long(request.end - request.start, "The range")
-    request.emotion = (request.emotion or "auto").strip().lower()
-    if request.emotion not in emotion_names():
-        raise InputError(f"Unknown emotion '{shown(request.emotion)}'. Choose one of: {', '.join(emotion_names())}.")
+    request.emotion = emotion_key(request.emotion)
     if request.seed is None:
         request.seed = secrets.randbelow(2**31)
     if not 0 <= request.seed <= MAX_SEED:

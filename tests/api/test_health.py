@@ -34,3 +34,19 @@ def test_openapi_schema_describes_the_routes(server):
     assert {"get", "delete"} <= set(paths["/jobs/{job_id}"])
     form = paths["/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     assert {"video", "video_path", "segments", "start", "end", "emotion", "seed", "takes", "engine"} <= set(form)
+
+
+def test_addon_offers_exactly_the_servers_emotions(server):
+    """addon/properties.py's EMOTIONS list (read without Blender) names what GET /emotions serves, in order."""
+    import ast
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "addon" / "properties.py").read_text()
+    assignment = next(
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "EMOTIONS" for t in node.targets)
+    )
+    offered = [item[0] for item in ast.literal_eval(assignment.value)]
+    served = [e["name"] for e in server.http.get(f"{server.url}/emotions").json()["emotions"]]
+    assert offered == served

@@ -80,3 +80,46 @@ def alignment_gain(events: np.ndarray, onsets: np.ndarray, period: float) -> tup
     hit = recall(events, onsets)
     shifted = [recall(np.asarray(events) + f * period, onsets) for f in (0.25, 0.5, 0.75)]
     return hit, hit - float(np.mean(shifted))
+
+
+def short_term_loudness(audio: np.ndarray, window: float = 3.0, hop: float = 0.5) -> np.ndarray:
+    """pyloudnorm loudness (LUFS) of each 3 s window, every 0.5 s (EBU R 128's short-term loudness)."""
+    import pyloudnorm
+
+    meter = pyloudnorm.Meter(SAMPLE_RATE)
+    data = np.asarray(audio, np.float64).T
+    size, step = round(window * SAMPLE_RATE), round(hop * SAMPLE_RATE)
+    values = [meter.integrated_loudness(data[s : s + size]) for s in range(0, data.shape[0] - size + 1, step)]
+    return np.asarray([v for v in values if np.isfinite(v)])
+
+
+def loudness_range(audio: np.ndarray) -> float:
+    """10th to 95th percentile of the short-term loudness, LU."""
+    values = short_term_loudness(audio)
+    return float(np.percentile(values, 95) - np.percentile(values, 10))
+
+
+def ending_drop(audio: np.ndarray, tail: float = 0.05, frame: float = 0.05) -> float:
+    """dB by which the last ``tail`` seconds lie below the median level of 50 ms frames."""
+    mono = np.asarray(audio, np.float64).mean(axis=0)
+    size = round(frame * SAMPLE_RATE)
+    frames = mono[: mono.size // size * size].reshape(-1, size)
+    levels = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
+    last = 10 * np.log10(np.mean(mono[-round(tail * SAMPLE_RATE) :] ** 2) + 1e-20)
+    return float(np.median(levels) - last)
+
+
+def shared_onsets(first: np.ndarray, second: np.ndarray, cuts: np.ndarray, window: float = 0.03) -> float:
+    """Share of the two takes' onsets (off the cuts) that both have within ``window``: matched / union."""
+
+    def off_cuts(onsets: np.ndarray) -> np.ndarray:
+        onsets = np.asarray(onsets, np.float64)
+        if np.asarray(cuts).size == 0 or onsets.size == 0:
+            return onsets
+        return onsets[np.min(np.abs(onsets[:, None] - np.asarray(cuts)[None, :]), axis=1) > WINDOW]
+
+    a, b = off_cuts(first), off_cuts(second)
+    if a.size == 0 or b.size == 0:
+        return 0.0
+    matched = int(np.count_nonzero(np.min(np.abs(a[:, None] - b[None, :]), axis=1) <= window))
+    return matched / (a.size + b.size - matched)

@@ -60,7 +60,7 @@ PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
 
 def emotion_conditioning(preset: EmotionPreset) -> EmotionConditioning:
     """The overrides for ``preset`` (none for ``auto``, which keeps the video's own mood)."""
-    if preset.description.startswith("auto"):
+    if preset.auto:
         return EmotionConditioning(rhythm_gain=1.0)
     return EmotionConditioning(rhythm_gain=round(1.0 + 0.4 * preset.arousal, 3), palette=PALETTES.get(preset.name, ()))
 

@@ -35,7 +35,7 @@ from ..settings import Settings
 from .types import VideoFeatures
 
 log = logging.getLogger("diffv2m.cache")
-FEATURES_VERSION = 1  # bump when an analysis changes, so old entries stop matching
+FEATURES_VERSION = 2  # bump when an analysis changes, so old entries stop matching
 _EDGE = 1 << 20
 _BLOCK = 1 << 16
 _BLOCKS = 16

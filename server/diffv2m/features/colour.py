@@ -11,6 +11,10 @@ Mood: valence and arousal from mean brightness and saturation with the
 regression weights of Valdez & Mehrabian (1994), "Effects of color on emotions",
 J. Exp. Psychol. Gen. 123(4):394-409: pleasure = 0.69 B + 0.22 S and
 arousal = -0.31 B + 0.60 S on standardised brightness B and saturation S.
+Valence then gains NATURE_WEIGHT times the share of vivid pixels whose hue lies
+between yellow-green and sky blue (grass, foliage, sky): the paper rates green,
+blue-green and blue among the most pleasant hues, and brightness and saturation
+alone call a sunny meadow neutral. docs/composer.md gives the whole mapping.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ AROUSAL_WEIGHTS = (-0.31, 0.60)
 # moderately saturated footage and take a 0.2 standard deviation, so typical
 # footage spans about -1..1 before the tanh that bounds the result.
 BRIGHTNESS_CENTRE, SATURATION_CENTRE, SCALE = 0.5, 0.35, 0.2
+# Green-to-sky hues (OpenCV hue 0..180: 18..125 is 36..250 degrees) on pixels at least this vivid.
+NATURE_HUES, NATURE_SATURATION, NATURE_VALUE = (18, 125), 0.25, 0.35
+NATURE_WEIGHT = 1.8  # standardised valence units per unit of nature share
 
 _SPREAD_8BIT = BINS_PER_CHANNEL // 256
 
@@ -63,11 +70,22 @@ def brightness_saturation(image: np.ndarray) -> tuple[float, float]:
     return value / 255.0, saturation / 255.0
 
 
-def mood_from_colour(brightness: np.ndarray, saturation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(valence, arousal) in [-1, 1] from brightness and saturation (0..1), element-wise."""
+def nature_share(image: np.ndarray) -> float:
+    """Share (0..1) of an (H, W, 3) uint8 RGB image's pixels that are vivid green-to-sky hues."""
+    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+    lower = np.array([NATURE_HUES[0], round(NATURE_SATURATION * 255), round(NATURE_VALUE * 255)], np.uint8)
+    upper = np.array([NATURE_HUES[1], 255, 255], np.uint8)
+    return float(cv2.countNonZero(cv2.inRange(hsv, lower, upper))) / (image.shape[0] * image.shape[1])
+
+
+def mood_from_colour(
+    brightness: np.ndarray, saturation: np.ndarray, nature: np.ndarray | float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(valence, arousal) in [-1, 1] from brightness, saturation and nature share (0..1), element-wise."""
     b = (np.asarray(brightness, np.float64) - BRIGHTNESS_CENTRE) / SCALE
     s = (np.asarray(saturation, np.float64) - SATURATION_CENTRE) / SCALE
-    valence = np.tanh(VALENCE_WEIGHTS[0] * b + VALENCE_WEIGHTS[1] * s)
+    green = NATURE_WEIGHT * np.asarray(nature, np.float64)
+    valence = np.tanh(VALENCE_WEIGHTS[0] * b + VALENCE_WEIGHTS[1] * s + green)
     arousal = np.tanh(AROUSAL_WEIGHTS[0] * b + AROUSAL_WEIGHTS[1] * s)
     return valence.astype(np.float32), arousal.astype(np.float32)
 
@@ -77,15 +95,15 @@ class ColourAnalyser:
 
     def __init__(self, steps: int, rate: float) -> None:
         self.counts = StepMeans(steps, rate, 3 * 256)
-        self.tone = StepMeans(steps, rate, 2)
+        self.tone = StepMeans(steps, rate, 3)
 
     def add(self, time: float, image: np.ndarray) -> None:
         self.counts.add(time, level_counts(image).reshape(-1))
-        self.tone.add(time, brightness_saturation(image))
+        self.tone.add(time, (*brightness_saturation(image), nature_share(image)))
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(histograms (T, 3072), valence (T,), arousal (T,))."""
         tone = self.tone.means()
-        valence, arousal = mood_from_colour(tone[:, 0], tone[:, 1])
+        valence, arousal = mood_from_colour(tone[:, 0], tone[:, 1], tone[:, 2])
         histograms = np.stack([histogram_from_counts(row.reshape(3, 256)) for row in self.counts.means()])
         return histograms, valence, arousal

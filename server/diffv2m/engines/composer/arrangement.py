@@ -4,7 +4,8 @@ Layers: drums (pattern family of the mood, density from the section's motion),
 bass (chord roots in a pattern), a sustained texture bed, a harmony instrument
 (comping or sustained chords), the melody, and the accent layer (accents.py)
 that makes the picture audible. Fills lead into cuts, risers swell into busy
-sections, and the piece ends on the tonic chord, left to ring out.
+sections, and the piece ends on the tonic chord, struck early enough to ring
+out before the last frame. performance.py then shapes the dynamics and the timing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from ...features.types import VideoFeatures
 from .accents import accent_notes
-from .grid import BeatGrid
+from .grid import TOLERANCE, BeatGrid
 from .harmony import bass_pitch, choose_progressions, chord_on, chord_size, voice_chord
 from .melody import melody_for_section
 from .patterns import (
@@ -29,6 +30,7 @@ from .patterns import (
     SOFT_DRUMS,
     SUSTAINED_HARMONY,
 )
+from .performance import gain_curve, intensities, levels_for, play
 from .style import Style
 from .timeline import POSITIONS, Bar, Note, build_bars, line_notes, parse_pattern
 
@@ -40,6 +42,9 @@ BASS_VOICE = {
     "tense": "bass_pulse",
     "epic": "bass_synth",
 }
+RING = 2.2  # seconds the final chord has to decay before the last frame
+HOLD = 0.8  # seconds the final chord is held before its release
+LAST_HIT = 0.3  # seconds before the end after which no accent is struck (its tail must die too)
 PRE_ROLL = 0.8  # seconds the opening bed chord starts before the range (the file fades in over 4 ms)
 
 
@@ -49,26 +54,6 @@ class Score:
     bars: list[Bar]
     levels: list[int]  # arrangement density per grid section
     ending: float | None  # time of the final tonic chord
-
-
-def section_levels(grid: BeatGrid, features: VideoFeatures, style: Style) -> list[int]:
-    """Density 1..3 per section: the mood's base level, +-1 where the picture moves more or less than usual."""
-    motion = np.asarray(features.motion, np.float64)
-    typical = float(np.median(motion)) if motion.size else 0.0
-    levels = []
-    for section in grid.sections:
-        lo, hi = (
-            int(section.start * features.rate),
-            max(int(section.start * features.rate) + 1, int(np.ceil(section.end * features.rate))),
-        )
-        local = float(motion[lo:hi].mean()) if motion[lo:hi].size else typical
-        level = style.density
-        if typical > 0 and local > 1.3 * typical:
-            level += 1
-        elif typical > 0 and local < 0.7 * typical:
-            level -= 1
-        levels.append(int(np.clip(level, 1, 3)))
-    return levels
 
 
 def assign_chords(bars: list[Bar], style: Style, rng: np.random.Generator, levels: list[int]) -> None:
@@ -228,20 +213,31 @@ def riser_notes(bars: list[Bar], grid: BeatGrid, levels: list[int]) -> list[Note
     return notes
 
 
+def ring_time(duration: float) -> float:
+    """Seconds the final chord rings before the last frame: RING, less on short clips."""
+    return float(np.clip(0.3 * duration, 1.5, RING))
+
+
 def ending_time(bars: list[Bar], duration: float) -> float | None:
-    """The last downbeat at least 1.2 s (and two beats) before the end: where the final chord lands."""
-    if duration < 6.0:
+    """Where the final chord lands: the last beat that leaves ring_time() to ring out, a downbeat if one is
+    within a bar of it."""
+    if duration < 3.0:
         return None
-    for bar in reversed(bars):
-        if bar.index >= 0 and duration - bar.start >= max(1.2, 2 * bar.beat):
-            return bar.start if duration - bar.start <= 8 * bar.beat else None
-    return None
+    ring = ring_time(duration)
+    beats = [(float(t), bar.first_beat + k == 0) for bar in bars if bar.index >= 0 for k, t in enumerate(bar.beats)]
+    room = [(t, down) for t, down in beats if duration - t >= ring]
+    if not room:
+        return None
+    last = room[-1][0]
+    downbeats = [t for t, down in room if down and last - t <= 4 * bars[-1].beat]
+    return downbeats[-1] if downbeats else last
 
 
 def final_chord(bars: list[Bar], style: Style, at: float, duration: float) -> list[Note]:
+    """The tonic, struck and held for HOLD seconds at most, so its release and reverb die before the end."""
     register = 12 * (style.octave - 5)
     tonic = chord_on(style, 0, chord_size(style))
-    length = duration - at
+    length = max(0.2, min(HOLD, duration - at - ring_time(duration)))
     notes = [
         Note(style.texture, at, length, p, 0.55 * style.velocity, "bed")
         for p in voice_chord(tonic, None, 48 + register, 70 + register, 4)
@@ -260,8 +256,9 @@ def final_chord(bars: list[Bar], style: Style, at: float, duration: float) -> li
 
 def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, duration: float) -> Score:
     rng = np.random.default_rng([seed, 0x5C0E])
-    bars = build_bars(grid)
-    levels = section_levels(grid, features, style)
+    bars = build_bars(grid, style.swing)
+    pace = intensities(grid, features)
+    levels = levels_for(pace, style.density)
     assign_chords(bars, style, rng, levels)
     ending = ending_time(bars, duration)
     until = ending if ending is not None else duration
@@ -281,6 +278,15 @@ def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, du
     if ending is not None:
         notes += final_chord(bars, style, ending, duration)
     notes += riser_notes(bars, grid, levels)
-    notes += accent_notes(notes, bars, features, style, duration)
+    # The picture keeps its hits while the final chord rings, until LAST_HIT before the end; a cut
+    # there still gets its hit, the final one, faded with the tail (performance.release_tail).
+    last_hit = duration - LAST_HIT
+    cuts = np.asarray(features.cut_times, np.float64)
+    accents = [
+        n
+        for n in accent_notes(notes, bars, features, style, duration)
+        if ending is None or n.time <= last_hit or (cuts.size and np.min(np.abs(cuts - n.time)) <= TOLERANCE)
+    ]
+    notes = play(notes + accents, gain_curve(bars, grid, pace), cuts, seed, {n.time for n in accents})
     notes.sort(key=lambda n: (n.time, n.voice, n.pitch))
     return Score(notes, bars, levels, ending)

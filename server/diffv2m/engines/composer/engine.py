@@ -15,10 +15,11 @@ import numpy as np
 from ...audio.loudness import normalise_and_measure
 from ...errors import InputError
 from ..base import SAMPLE_RATE, GenerationRequest, GenerationResult, ProgressFn
-from .arrangement import Score, arrange
+from .arrangement import LAST_HIT, Score, arrange
 from .grid import BeatGrid, fit_grid
 from .midi import score_midi
 from .orchestration import Orchestra, orchestrate
+from .performance import release_tail
 from .render import render
 from .sampled import render_sampled
 from .soundfont import NUMPY_SYNTHESIS, load_bank
@@ -108,7 +109,7 @@ class ComposerEngine:
         progress = request.progress
         progress("generating", 0.0)
         features = request.features
-        style = choose_style(request.emotion, np.random.default_rng([request.seed, 0x57]))
+        style = choose_style(request.emotion, request.seed)
         events = np.asarray(features.event_times, np.float64)
         strengths = np.asarray(features.event_strengths, np.float64)
         if strengths.size != events.size:
@@ -126,6 +127,7 @@ class ComposerEngine:
         score = arrange(grid, features, style, request.seed, duration)
         progress("generating", 0.2)
         audio, orchestra = self.render_score(score, grid, style, request.seed, request.num_samples, progress)
+        release_tail(audio, LAST_HIT, SAMPLE_RATE)
         progress("normalising", 0.0)
         audio, lufs, peak = normalise_and_measure(audio, SAMPLE_RATE)
         progress("normalising", 1.0)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 TOLERANCE = 0.035  # an event "is on" a grid point within this many seconds
-MIN_SECTION = 2.0  # shots shorter than this do not change tempo
+MIN_SECTION = 1.0  # shots shorter than this share their neighbour's grid
+SHORTEST_BEAT = 0.75  # no beat across a section boundary is shorter than this share of the beat
 MIN_EVENTS = 4  # a section needs this many events for a pulse of its own
 SLOWEST_BEAT, FASTEST_BEAT = 60.0 / 48.0, 60.0 / 200.0  # beat periods allowed, seconds
 FASTEST_EIGHTHS = 60.0 / 150.0  # above 150 BPM the lattice stays on quarter notes
@@ -186,29 +187,64 @@ def fit_pulse(times: np.ndarray, weights: np.ndarray, span: float) -> Pulse | No
     return max((p for p in best if p.score >= 0.85 * top), key=lambda p: p.period)
 
 
-def choose_beat(pulse: float, tempo_low: float, tempo_target: float, tempo_high: float) -> tuple[float, int]:
-    """(beat period, lattice steps per beat) for a visual pulse and the mood's tempo range.
+# Beats per visual pulse the grid may use: every pulse then lands on a beat or an
+# eighth of the lattice. (ratio, lattice steps per beat, cost of the choice)
+RATIOS = ((1.0, 2, 0.0), (2.0, 1, 0.05), (0.5, 2, 0.1), (1.5, 2, 0.15), (3.0, 1, 0.2), (4.0, 1, 0.25))
+SLACK = 1.01  # a tempo this close outside the mood's range still counts as inside
+MAX_STEP = 1.15  # largest tempo ratio between neighbouring sections shorter than LONG_SECTION
+LONG_SECTION = 8.0
 
-    The beat is the pulse or half of it, so every pulse is a beat; twice the
-    pulse is only used when the pulse itself is faster than any playable beat.
+
+def _distance(tempo: float, reference: float) -> float:
+    return abs(math.log2(tempo / reference))
+
+
+def choose_beat(pulse: float, tempo_low: float, reference: float, tempo_high: float) -> tuple[float, int] | None:
+    """(beat period, lattice steps) for a visual pulse inside the mood's range, or None when no ratio fits.
+
+    The beat is the pulse times a ratio of RATIOS, so every pulse falls on the
+    lattice; among the ratios whose tempo lies inside the range the one nearest
+    ``reference`` wins.
     """
-    options = [(pulse, 2, 0.0), (pulse / 2, 1, 0.35), (pulse * 2, 2, 2.0)]
-
-    def cost(option: tuple[float, int, float]) -> float:
-        tempo = 60.0 / option[0]
-        if tempo < tempo_low:
-            distance = math.log2(tempo_low / tempo)
-        elif tempo > tempo_high:
-            distance = math.log2(tempo / tempo_high)
-        else:
-            distance = 0.1 * abs(math.log2(tempo / tempo_target))
-        return distance + option[2]
-
-    playable = [o for o in options if FASTEST_BEAT <= o[0] <= SLOWEST_BEAT] or [options[0]]
-    beat, steps, _ = min(playable, key=cost)
-    if beat < FASTEST_EIGHTHS:
-        steps = 1  # eighths this fast would sit too close to the picture's events to read as separate
+    options = []
+    for ratio, steps, penalty in RATIOS:
+        tempo = 60.0 / pulse * ratio
+        if tempo_low / SLACK <= tempo <= tempo_high * SLACK:
+            beat = pulse / ratio
+            if beat < FASTEST_EIGHTHS:
+                steps = 1  # eighths this fast would sit too close to the picture's events to read as separate
+            options.append((_distance(tempo, reference) + penalty, beat, steps))
+    if not options:
+        return None
+    _, beat, steps = min(options)
     return beat, steps
+
+
+def cut_beats(
+    span: float,
+    tempo_low: float,
+    reference: float,
+    tempo_high: float,
+    held: bool = True,
+    previous: float | None = None,
+) -> float:
+    """Beats between two cuts: a whole number (or a half, held into the cut) whose tempo lies in range.
+
+    The grid then lands on both cuts; a half count ends on a held beat (a
+    fermata into the cut) instead of a short one. Without any fitting count
+    the reference tempo is kept and the cut falls where it falls. ``held=False``
+    (a cut inside a section, where the beat goes on) allows whole counts only.
+    A count more than MAX_STEP away from the ``previous`` section's tempo is
+    taken only when no other fits.
+    """
+    options = []
+    for halves in range(1, int(2 * span * tempo_high * SLACK / 60.0) + 1):
+        count = halves / 2
+        tempo = 60.0 * count / span
+        if count >= 1 and (held or halves % 2 == 0) and tempo_low / SLACK <= tempo <= tempo_high * SLACK:
+            jump = previous is not None and max(tempo, previous) / min(tempo, previous) > MAX_STEP
+            options.append((_distance(tempo, reference) + (0.08 if halves % 2 else 0.0) + jump, count))
+    return min(options)[1] if options else span * reference / 60.0
 
 
 def _grid_points(phase: float, beat: float, start: float, end: float) -> np.ndarray:
@@ -229,6 +265,24 @@ def _bar_offset(beats: np.ndarray, times: np.ndarray, weights: np.ndarray) -> in
     return int(np.argmax(scores))
 
 
+def _reference(sections: list[Section], target: float, low: float, high: float) -> float:
+    """The tempo a section should stay near: halfway (geometrically) between its predecessor's, for
+    continuity, and the take's target, so that a take keeps its own lean; the target for the first."""
+    return float(np.clip(math.sqrt(sections[-1].tempo * target), low, high)) if sections else target
+
+
+def _pulse_section(
+    pulse: Pulse | None, start: float, reference: float, low: float, high: float
+) -> tuple[float, int, float] | None:
+    """(beat, steps, phase) from a visual pulse whose ratio fits the mood's range, else None."""
+    if pulse is None:
+        return None
+    chosen = choose_beat(pulse.period, low, reference, high)
+    if chosen is None:
+        return None
+    return chosen[0], chosen[1], pulse.phase + start
+
+
 def fit_grid(
     event_times: np.ndarray,
     event_strengths: np.ndarray,
@@ -237,47 +291,65 @@ def fit_grid(
     tempo: tuple[float, float, float],
     half_time_style: bool = False,
 ) -> BeatGrid:
-    """Fit one grid per section; ``tempo`` is the mood's (low, target, high) BPM."""
+    """Fit one grid per section; ``tempo`` is the mood's (low, target, high) BPM.
+
+    Every section plays inside the range. A section with a visual pulse takes
+    the pulse ratio nearest its reference tempo; a section without one (or
+    whose pulse fits no ratio) is anchored on the cut that starts it, with a
+    beat count that also lands the grid on the cut that ends it. Neighbouring
+    short sections stay within MAX_STEP of each other where the range allows.
+    """
     times = np.asarray(event_times, np.float64)
     weights = np.asarray(event_strengths, np.float64) if len(event_strengths) == len(times) else np.ones(times.size)
     order = np.argsort(times)
     times, weights = times[order], weights[order]
     low, target, high = tempo
-    spans = split_sections(np.asarray(cut_times, np.float64), duration)
-
+    cuts = np.sort(np.asarray(cut_times, np.float64))
+    spans = split_sections(cuts, duration)
     pulses: list[Pulse | None] = []
     for start, end in spans:
         inside = (times >= start - TOLERANCE) & (times < end)
         pulses.append(fit_pulse(times[inside] - start, weights[inside], end - start))
-    whole = fit_pulse(times, weights, duration) if any(p is None for p in pulses) else None
+    whole = fit_pulse(times, weights, duration) if len(spans) == 1 and pulses[0] is None else None
 
     sections: list[Section] = []
     for index, ((start, end), pulse) in enumerate(zip(spans, pulses, strict=True)):
         inside = (times >= start - TOLERANCE) & (times < end)
-        if pulse is not None:
-            period, phase = pulse.period, pulse.phase + start
+        reference = _reference(sections, target, low, high)
+        own = _pulse_section(pulse or whole, start if pulse else 0.0, reference, low, high)
+        cut_at_start, cut_at_end = index > 0, index < len(spans) - 1
+        if own is not None:
+            beat, steps, phase = own
+            period: float | None = (pulse or whole).period  # type: ignore[union-attr]
         else:
-            # No pulse of its own: borrow the nearest section's, else the clip's, else the mood's.
-            donor = next((p for p in pulses[index::-1] if p is not None), None) or next(
-                (p for p in pulses[index:] if p is not None), None
-            )
-            donor = donor or whole
-            period = donor.period if donor else 60.0 / target
-            if inside.any():
-                strongest = np.flatnonzero(inside)[np.argmax(weights[inside])]
-                phase = float(times[strongest])
-            elif sections and sections[-1].pulse is not None and math.isclose(sections[-1].pulse, period):
-                phase = float(sections[-1].beats[-1]) if sections[-1].beats.size else start
+            period = None
+            # The next cut the grid should land on: the section's end, or one that joined it.
+            landing = next((c for c in cuts if start + MIN_SECTION * 0.5 <= c <= end + 1e-9), None)
+            if landing is not None:
+                short = end - start < LONG_SECTION or (
+                    sections and sections[-1].end - sections[-1].start < LONG_SECTION
+                )
+                previous = sections[-1].tempo if sections and short else None
+                count = cut_beats(landing - start, low, reference, high, landing >= end - 1e-9, previous)
+                beat = (landing - start) / count
             else:
-                phase = start
-        beat, steps = choose_beat(period, low, target, high)
+                beat = 60.0 / float(np.clip(reference, low, high))
+            steps = 1 if beat < FASTEST_EIGHTHS else 2
+            if cut_at_start or not inside.any():
+                phase = end if (cut_at_end and not cut_at_start) else start
+            else:
+                strongest = np.flatnonzero(inside)[np.argmax(weights[inside])]
+                phase = float(times[strongest]) if not cut_at_end else end
         beats = _grid_points(phase, beat, start, end)
         beats = beats[beats >= 0.0]
         if beats.size == 0:
             beats = np.array([start])
-        offset = _bar_offset(beats, times[inside], weights[inside])
-        section = Section(start, end, beat, period if pulse or inside.any() else None, steps, beats, beats[offset::4])
-        section.half_time = (half_time_style and section.tempo > high * 1.15) or section.tempo > 1.35 * high
+        if cut_at_start and abs(beats[0] - start) <= TOLERANCE:
+            offset = 0  # the cut that starts the section is its downbeat
+        else:
+            offset = _bar_offset(beats, times[inside], weights[inside])
+        section = Section(start, end, beat, period, steps, beats, beats[offset::4])
+        section.half_time = half_time_style and section.tempo > high * 1.15
         sections.append(section)
 
     _separate_boundaries(sections)
@@ -285,12 +357,17 @@ def fit_grid(
 
 
 def _separate_boundaries(sections: list[Section]) -> None:
-    """Drop a section's last beats when they crowd the next section's first beat."""
+    """Drop a section's last beats when they crowd the next section's first beat.
+
+    What is left between them is at least SHORTEST_BEAT of the shorter beat: the
+    last beat before a cut is held longer (a fermata into the cut) rather than
+    clipped.
+    """
     for before, after in itertools.pairwise(sections):
         if not after.beats.size:
             continue
-        gap = 0.5 * min(before.beat, after.beat)
+        gap = SHORTEST_BEAT * max(before.beat, after.beat)
         keep = before.beats < after.beats[0] - gap
-        if not keep.all():
+        if not keep.all() and keep.any():
             before.beats = before.beats[keep]
             before.downbeats = before.downbeats[before.downbeats < after.beats[0] - gap]

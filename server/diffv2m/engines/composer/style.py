@@ -25,6 +25,8 @@ MODES: dict[str, tuple[int, ...]] = {
     "phrygian": (0, 1, 3, 5, 7, 8, 10),
 }
 MAJOR_MODES = {"ionian", "lydian"}
+TAKE_TEMPO = 0.11  # octaves: a take's tempo target lies within about 8 % of the mood's
+SWING = (0.5, 0.64)  # straight or swung eighths, alternating with the seed
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ TABLE: dict[str, StyleRow] = {
     "calm": StyleRow(
         modes=("ionian", "lydian"),
         tonics=(5, 2, 7, 3),  # F, D, G, Eb
-        tempo=(60.0, 76.0, 92.0),
+        tempo=(60.0, 76.0, 96.0),
         drums=("brushed", "sparse"),
         bass=("roots", "roots_fifths"),
         harmony_voice=("epiano", "pad_warm"),
@@ -67,7 +69,7 @@ TABLE: dict[str, StyleRow] = {
     "happy": StyleRow(
         modes=("ionian", "lydian"),
         tonics=(0, 7, 2, 9),  # C, G, D, A
-        tempo=(100.0, 118.0, 136.0),
+        tempo=(96.0, 120.0, 150.0),
         drums=("four_floor", "pop_backbeat"),
         bass=("octave_bounce", "roots_eighths"),
         harmony_voice=("pluck", "epiano"),
@@ -83,7 +85,7 @@ TABLE: dict[str, StyleRow] = {
     "tense": StyleRow(
         modes=("phrygian", "aeolian"),
         tonics=(2, 4, 1, 5),  # D, E, C#, F
-        tempo=(112.0, 132.0, 156.0),
+        tempo=(110.0, 132.0, 160.0),
         drums=("driving", "tom_pulse"),
         bass=("pulse_eighths", "pulse_eighths"),
         harmony_voice=("strings_dark", "pad_dark"),
@@ -99,7 +101,7 @@ TABLE: dict[str, StyleRow] = {
     "sad": StyleRow(
         modes=("aeolian",),
         tonics=(9, 4, 11, 2),  # A, E, B, D
-        tempo=(58.0, 70.0, 84.0),
+        tempo=(56.0, 70.0, 84.0),
         drums=("sparse", "brushed"),
         bass=("roots", "roots"),
         harmony_voice=("piano", "strings_soft"),
@@ -115,7 +117,7 @@ TABLE: dict[str, StyleRow] = {
     "epic": StyleRow(
         modes=("aeolian", "dorian"),
         tonics=(2, 0, 4),  # D, C, E
-        tempo=(84.0, 96.0, 112.0),
+        tempo=(80.0, 100.0, 130.0),
         drums=("taiko", "big_backbeat"),
         bass=("roots_eighths", "octave_bounce"),
         harmony_voice=("strings_ensemble", "brass"),
@@ -131,7 +133,7 @@ TABLE: dict[str, StyleRow] = {
     "mysterious": StyleRow(
         modes=("dorian", "phrygian"),
         tonics=(1, 6, 10),  # C#, F#, Bb
-        tempo=(70.0, 84.0, 100.0),
+        tempo=(66.0, 84.0, 100.0),
         drums=("sparse", "tom_pulse"),
         bass=("roots", "roots_fifths"),
         harmony_voice=("pad_dark", "bell_soft"),
@@ -186,6 +188,7 @@ class Style:
     reverb: float
     half_time: bool
     balance: dict[str, float]
+    swing: float = 0.5  # the take's groove feel: off-beat eighths at this share of the beat
 
     @property
     def scale(self) -> tuple[int, ...]:
@@ -196,18 +199,10 @@ class Style:
         return self.mode in MAJOR_MODES
 
 
-def nearest_preset(emotion: EmotionPreset) -> str:
-    """The table row for an emotion: its own name, or the closest preset for a custom point."""
-    if emotion.name in TABLE:
-        return emotion.name
-    return min(
-        PRESETS.values(), key=lambda p: (p.valence - emotion.valence) ** 2 + (p.arousal - emotion.arousal) ** 2
-    ).name
-
-
-def choose_style(emotion: EmotionPreset, rng: np.random.Generator) -> Style:
+def choose_style(emotion: EmotionPreset, seed: int) -> Style:
     """Pick the seed's variant of the emotion's row, nudged by the exact valence/arousal point."""
-    name = nearest_preset(emotion)
+    rng = np.random.default_rng([seed, 0x57])
+    name = emotion.name  # auto carries its nearest preset's name and the measured point
     row = TABLE[name]
     anchor = PRESETS[name]
     # How far the measured point ("auto") lies from the preset's own point.
@@ -215,6 +210,11 @@ def choose_style(emotion: EmotionPreset, rng: np.random.Generator) -> Style:
     d_arousal = float(np.clip(emotion.arousal - anchor.arousal, -1.0, 1.0))
     low, target, high = row.tempo
     target = float(np.clip(target * 2.0 ** (0.25 * d_arousal), low, high))
+    # Each take leans its own way inside the range (at most TAKE_TEMPO either side of the target)
+    # and alternates a straight and a swung feel, so two takes are two grooves, not one transposed.
+    lean = (1.0 if seed % 2 else -1.0) * rng.uniform(0.5, 1.0)  # neighbouring seeds lean opposite ways
+    target = float(np.clip(target * 2.0 ** (TAKE_TEMPO * lean), low, high))
+    swing = SWING[seed % len(SWING)]  # neighbouring seeds always differ in feel
 
     def pick(options: tuple[str, ...] | tuple[int, ...]) -> str | int:
         return options[int(rng.integers(len(options)))]
@@ -238,4 +238,5 @@ def choose_style(emotion: EmotionPreset, rng: np.random.Generator) -> Style:
         reverb=row.reverb,
         half_time=row.half_time,
         balance=dict(BALANCE[name]),
+        swing=swing,
     )

@@ -4,7 +4,8 @@ Patterns are written in eighth-note positions 0..7 of a 4/4 bar. A position maps
 to a time only through :meth:`Bar.position_time`, which is where the lattice
 rule lives: a bar whose beat is half the visual pulse (``steps == 1``) has no
 off-beat eighths, so no onset ever falls a quarter of a visual period away from
-the picture's events.
+the picture's events. A take may swing its off-beats (``Bar.swing``) where no
+visual pulse sits on them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .grid import BeatGrid
+from .grid import BeatGrid, Section
 from .harmony import Chord
 
 POSITIONS = 8  # eighth notes per 4/4 bar
@@ -41,6 +42,7 @@ class Bar:
     half_time: bool
     chord: Chord | None = None
     level: int = 1
+    swing: float = 0.5  # where the off-beat eighth sits, as a share of the beat (0.5 = straight)
     extras: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -53,7 +55,7 @@ class Bar:
         local = beat_index - self.first_beat
         if not 0 <= local < self.beats.size or (half and self.steps < 2):
             return None
-        return float(self.beats[local] + half * self.beat / 2)
+        return float(self.beats[local] + half * self.beat * self.swing)
 
     def span(self, position: int, length: int) -> float:
         """Seconds covered by ``length`` eighths starting at ``position`` (cut at the bar end)."""
@@ -61,13 +63,26 @@ class Bar:
         return max(0.0, (end_position - position) * self.beat / 2)
 
 
-def build_bars(grid: BeatGrid) -> list[Bar]:
-    """Cut each section's beats into bars that start on the section's downbeats."""
+def swing_allowed(section: Section) -> bool:
+    """A swung off-beat must never carry a visual pulse: only where every pulse falls on a beat."""
+    if section.pulse is None:
+        return True
+    ratio = section.pulse / section.beat
+    return abs(ratio - round(ratio)) < 0.01
+
+
+def build_bars(grid: BeatGrid, swing: float = 0.5) -> list[Bar]:
+    """Cut each section's beats into bars that start on the section's downbeats.
+
+    ``swing`` is the take's groove feel, applied where :func:`swing_allowed`.
+    """
     bars: list[Bar] = []
     for number, section in enumerate(grid.sections):
         beats = section.beats
         if beats.size == 0:
             continue
+        feel = swing if swing_allowed(section) else 0.5
+        first_bar = len(bars)
         downbeat_index = np.flatnonzero(np.isin(beats, section.downbeats))
         first = int(downbeat_index[0]) if downbeat_index.size else 0
         if first > 0:  # pickup: the last ``first`` beats of an imaginary bar
@@ -86,6 +101,8 @@ def build_bars(grid: BeatGrid) -> list[Bar]:
         for k, offset in enumerate(range(first, beats.size, 4)):
             chunk = beats[offset : offset + 4]
             bars.append(Bar(float(chunk[0]), chunk, 0, section.beat, section.steps, number, k, section.half_time))
+        for bar in bars[first_bar:]:
+            bar.swing = feel
     return bars
 
 
