@@ -70,14 +70,25 @@ def prepare_for_inference(
     stack.to(device, dit_dtype=dtype).eval()
     stack.transformer.residual_dtype = residual
     if compile_mode and device.startswith("cuda"):
-        eager = stack.transformer
-        try:
-            stack.transformer = torch.compile(eager, mode=compile_mode)
-            warm_up(stack)
-        except Exception as exc:  # compile is an optimisation: never the reason a generation fails
-            log.warning("torch.compile failed (%s); running the DiT eagerly", exc)
-            stack.transformer = eager
+        compile_denoise(stack, compile_mode)
     return stack
+
+
+def compile_denoise(stack: DiffV2M, mode: str, backend: str = "inductor") -> bool:
+    """Compile the per-step ``denoise`` (what a sampler calls; ``prepare`` runs once per run and stays eager).
+
+    The compiled function shadows the method on this one module, so the module itself, its weights and its
+    ``prepare``/``forward`` stay as they are. Returns False (eager, reason logged) if compiling fails.
+    """
+    dit = stack.transformer
+    try:
+        dit.denoise = torch.compile(dit.denoise, mode=mode, backend=backend)
+        warm_up(stack)
+    except Exception as exc:  # compile is an optimisation: never the reason a generation fails
+        log.warning("torch.compile failed (%s); running the DiT eagerly", exc)
+        vars(dit).pop("denoise", None)
+        return False
+    return True
 
 
 @torch.no_grad()
