@@ -28,6 +28,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         choices=EMOTION_SOURCES,
         help="override the weights' level-1 cross-attention input (DIFFV2M_EMOTION_SOURCE; docs/model.md)",
     )
+    group.add_argument(
+        "--precision", help="the DiT's precision: auto, bf16, bf16-fp32-residual, fp16 or fp32 (DIFFV2M_PRECISION)"
+    )
     group.add_argument("--compile", help="torch.compile mode for the DiT on CUDA: reduce-overhead (DIFFV2M_COMPILE)")
     group.add_argument("--sound-bank", help="the composer's General-MIDI sf2/sf3 bank, or 'numpy' (DIFFV2M_SOUND_BANK)")
     group.add_argument("--cache-dir", type=Path, help="features and job results (DIFFV2M_CACHE_DIR)")
@@ -47,6 +50,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ("use_ema", "use_ema"),
         ("sampler", "sampler"),
         ("emotion_source", "emotion_source"),
+        ("precision", "precision"),
         ("compile", "compile_mode"),
         ("sound_bank", "sound_bank"),
         ("cache_dir", "cache_dir"),
