@@ -43,9 +43,16 @@ def wait_idle(window: GuiBlender, timeout: float = 180) -> dict:
     return window.state()
 
 
-def status_bar(window: GuiBlender, shot: Path) -> np.ndarray:
-    height = window.state()["window"]["height"]
-    return window.pixels(shot)[height - 22 : height, : window.state()["window"]["width"] // 2].astype(int)
+def status_bar(window: GuiBlender, shot: Path, left: float = 0.0, right: float = 0.5) -> np.ndarray:
+    """A stretch of the status bar, as fractions of the window's width (the left half by default)."""
+    size = window.state()["window"]
+    height, width = size["height"], size["width"]
+    return window.pixels(shot)[height - 22 : height, round(left * width) : round(right * width)].astype(int)
+
+
+def report_area(window: GuiBlender, shot: Path) -> np.ndarray:
+    """The middle of the status bar, where Blender shows the last report."""
+    return status_bar(window, shot, 0.3, 0.75)
 
 
 def fresh(window: GuiBlender) -> dict:
@@ -154,9 +161,17 @@ def test_ctrl_z_while_the_score_is_made_leaves_the_take_to_undo_after(window):
     generate_at, _ = window.panel_buttons("undo-early-idle")
     window.click(*generate_at)
     window.wait_for(lambda s: s["active_job"], 10, "the job to start")
-    window.key("ctrl+z", at=SEQUENCER)
-    window.screenshot("undo-while-running")
+    window.move(*SEQUENCER)
+    before_shot = window.screenshot("undo-before-ctrl-z")
+    window.key("ctrl+z")
+    time.sleep(0.6)  # the key, then the report's redraw
+    warned_shot = window.screenshot("undo-while-running")
+    still_running = window.state()["active_job"]
     placed = wait_idle(window)
+    if still_running:  # only the Ctrl+Z warning can replace the start's report while the job runs
+        assert not np.array_equal(report_area(window, before_shot), report_area(window, warned_shot)), (
+            "Ctrl+Z while the score is made must say what it undid"
+        )
     assert len(takes(placed)) == 1, "the score still lands after an early Ctrl+Z"
     window.key("ctrl+z", at=SEQUENCER)
     undone = window.wait_for(lambda s: not takes(s), 10, "the undo of the take")
@@ -171,14 +186,18 @@ def test_cancel_changes_nothing(window, how, moment):
     files = scores(window)
     generate_at, cancel_at = window.panel_buttons(f"cancel-{how}-{moment}-idle")  # Cancel takes Regenerate's row
     window.click(*generate_at)
+    # The pointer goes where the cancel happens first (the Sequencer for Esc, the spot where
+    # Cancel appears), so the press itself is the only event after the wait: past half-way
+    # the rest of a 12 s take can take well under a second here.
+    window.move(*(SEQUENCER if how == "esc" else cancel_at))
     if moment == "late":
         window.wait_for(lambda s: s["job"]["progress"] >= 0.5, 120, "the job to pass half-way")
     else:
         window.wait_for(lambda s: s["active_job"], 10, "the job to start")
     if how == "esc":
-        window.key("Escape", at=SEQUENCER)
+        window.key("Escape")
     else:
-        window.click(*cancel_at)
+        window.press()
     after = wait_idle(window)
     window.screenshot(f"cancel-{how}-{moment}")
     assert "cancelled" in after["job"]["message"], after["job"]
