@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -89,15 +90,38 @@ def test_killed_worker_job_retried_and_no_job_lost(ray_server, short_clip):
     assert victim["pid"] not in pids and len(pids) == 2  # a fresh actor took its place
 
 
-def test_restart_of_the_head_keeps_results(ray_server, short_clip):
+def test_restart_of_the_head_keeps_results(ray_server, ray_head, short_clip):
+    """The HTTP server and the Ray head node both stop (every actor with them) and come back."""
     job_id = ray_server.submit(path=str(short_clip), end=1.5, seed=11, engine="default").json()["id"]
     view, _ = ray_server.wait(job_id, timeout=120)
     assert view["state"] == "done"
     before = ray_server.http.get(f"{ray_server.url}/jobs/{job_id}/audio?take=0", timeout=30).content
+    old_workers = {w["pid"] for w in _health(ray_server)["backend"]["pools"]["default"]["workers"]}
     ray_server.stop()
+    ray_head.stop()
+    assert not [pid for pid in old_workers if _alive(pid)], "the old cluster's actors outlived its head"
+    ray_head.start()  # the same address: a new cluster, nothing of the old one's state
     ray_server.start()
     assert ray_server.job(job_id)["state"] == "done"
     assert ray_server.http.get(f"{ray_server.url}/jobs/{job_id}/audio?take=0", timeout=30).content == before
+    workers = {w["pid"] for w in _health(ray_server)["backend"]["pools"]["default"]["workers"]}
+    assert len(workers) == 2 and not workers & old_workers
+    after = ray_server.submit(path=str(short_clip), end=1.5, seed=12, engine="default").json()["id"]
+    assert ray_server.wait(after, timeout=120)[0]["state"] == "done"  # the new cluster takes work
+
+
+def _alive(pid: int, timeout: float = 30.0) -> bool:
+    """Whether ``pid`` still runs after up to ``timeout`` s (a zombie counts as gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if state == "Z":
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def test_tiny_diffv2m_on_its_own_pool(ray_server, server_factory, ray_head, allowed_root, short_clip, tmp_path_factory):
