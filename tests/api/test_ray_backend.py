@@ -142,3 +142,18 @@ def test_tiny_diffv2m_on_its_own_pool(ray_server, server_factory, ray_head, allo
     assert view["state"] == "done", view["message"]
     assert view["result"]["engine"] == "diffv2m" and view["result"]["steps"] == 2
     server.stop()
+
+
+def test_without_an_address_the_server_starts_its_own_loopback_cluster(
+    server_factory, allowed_root, short_clip, monkeypatch
+):
+    """No ``--ray-address`` and no Ray settings in the environment: a user's first try."""
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)  # the cluster fixture's, for this server only
+    server = server_factory("--backend", "ray", "--allowed-root", str(allowed_root))
+    backend = _health(server)["backend"]
+    assert backend["address"] == "local" and len(backend["pools"]["default"]["workers"]) == 1
+    job_id = server.submit(path=str(short_clip), end=1.5, seed=21, engine="default").json()["id"]
+    view, _ = server.wait(job_id, timeout=120)
+    assert view["state"] == "done", view["message"]
+    server.stop()

@@ -23,14 +23,16 @@ def connect(address: str | None) -> Any:
     The head's ``PYTHONPATH`` travels to the workers (runtime_env env_vars, Ray's
     documented way), so a worktree's code runs there too on a shared file system.
     """
+    # Ray's token authentication (docs.ray.io, ray-security/token-auth): a joining client
+    # only sends the token (RAY_AUTH_TOKEN or ~/.ray/auth_token) in token mode. Ray reads the
+    # mode when it is imported, so it is set first: set after the import, the client stays
+    # tokenless and even the private local cluster refuses it ("Failed to start GCS").
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
     ray = ray_module()
     if ray.is_initialized():
         return ray
     env = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
     options: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": False}
-    # Ray's token authentication (docs.ray.io, ray-security/token-auth): a joining client
-    # only sends the token (RAY_AUTH_TOKEN or ~/.ray/auth_token) in token mode.
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
     if address is None:
         options.update(include_dashboard=False, _node_ip_address="127.0.0.1")
     try:
