@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("ray", reason="the Ray tests need the extra: pip install -e '.[ray]' (scripts/setup.sh --test)")
+from scale.processes import is_loopback, listening  # tests/scale: /proc helpers shared with the batch tests
+
 from . import ray_cluster
 
 ray_head = ray_cluster.ray_head  # the session's cluster fixture
@@ -148,11 +150,14 @@ def test_without_an_address_the_server_starts_its_own_loopback_cluster(
     server_factory, allowed_root, short_clip, monkeypatch
 ):
     """No ``--ray-address`` and no Ray settings in the environment: a user's first try."""
-    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", ray_cluster.LOOPBACK_SWITCH):
         monkeypatch.delenv(name, raising=False)  # the cluster fixture's, for this server only
     server = server_factory("--backend", "ray", "--allowed-root", str(allowed_root))
     backend = _health(server)["backend"]
     assert backend["address"] == "local" and len(backend["pools"]["default"]["workers"]) == 1
+    ports = listening(server.process.pid)
+    assert {"gcs_server", "raylet"} <= set(ports.values()), ports  # Ray's own processes, below the server
+    assert all(is_loopback(address) for address in ports), f"not on loopback only: {ports}"
     job_id = server.submit(path=str(short_clip), end=1.5, seed=21, engine="default").json()["id"]
     view, _ = server.wait(job_id, timeout=120)
     assert view["state"] == "done", view["message"]
