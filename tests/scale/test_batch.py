@@ -90,6 +90,9 @@ def test_batch_of_30_rows_killed_mid_run_resumes_and_does_each_row_exactly_once(
     first = {folder.name for folder in (out / "rows").iterdir() if (folder / "done.json").is_file()}
     assert logged <= first and len(first - logged) <= 1 and kill_after <= len(first) < rows
     written_before, lines_before = _outputs(out), len(events(out))
+    half = out / "rows" / f"{rows:04d}-{batch_clip.stem}" / ".score.wav.4242.part"  # as a kill mid-write leaves
+    half.parent.mkdir(exist_ok=True)
+    half.write_bytes(b"RIFF")
 
     resumed = run_batch(manifest, out, cache, "-q")
     assert resumed.returncode == 0, resumed.stderr
@@ -114,3 +117,4 @@ def test_batch_of_30_rows_killed_mid_run_resumes_and_does_each_row_exactly_once(
         if name.split("/")[1] in first:
             assert written_after[name] == mtime, f"{name} was written again"
     assert all(f"rows/{r['id']}/done.json" in written_after for r in report["rows"])
+    assert not [name for name in written_after if name.endswith(".part")]
