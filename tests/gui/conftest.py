@@ -23,7 +23,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "addon"))
 from addon_support import REPO, free_port, http_json  # noqa: E402
-from gui_window import CHROOT, CLIP_SECONDS, FPS, GuiBlender  # noqa: E402
+from gui_window import CHROOT, CLIP_SECONDS, FPS, LONG_SECONDS, GuiBlender  # noqa: E402
 
 from diffv2m.benchmark.videos import ClipSpec, write_clip  # noqa: E402
 
@@ -90,6 +90,8 @@ def gui_work(tmp_path_factory: pytest.TempPathFactory, gui_reason: None) -> Path
     work.chmod(0o755)
     for name, seed, cuts in (("a", 1, [3.0]), ("b", 2, [])):
         write_clip(work / f"{name}.mp4", ClipSpec(CLIP_SECONDS, Fraction(FPS), 320, 180, cut_times=cuts, seed=seed))
+    # For the late cancels: past half-way a 12 s take can end before a key press lands.
+    write_clip(work / "long.mp4", ClipSpec(LONG_SECONDS, Fraction(FPS), 320, 180, cut_times=[9.0, 21.0, 33.0], seed=3))
     shutil.rmtree(SHOTS, ignore_errors=True)
     return work
 
@@ -122,6 +124,7 @@ def window(gui_work: Path, gui_server: str, built_extension: dict) -> Iterator[G
                 "module": "bl_ext.user_default.diffv2m_score",
                 "fps": FPS,
                 "clips": [str(gui_work / "a.mp4"), str(gui_work / "b.mp4")],
+                "long_clip": str(gui_work / "long.mp4"),
                 "server_url": gui_server,
             }
         )

@@ -50,7 +50,8 @@ def sidebar(area):
     return next(r for r in area.regions if r.type == "UI")
 
 
-def build_scene() -> None:
+def build_scene(long: bool = False) -> None:
+    """The two-shot cut, or (``long``) one long shot whose job lasts long enough to cancel late."""
     scene = bpy.context.window_manager.windows[0].scene
     scene.render.fps, scene.render.fps_base = CONFIG["fps"], 1.0
     editor = scene.sequence_editor or scene.sequence_editor_create()
@@ -63,7 +64,9 @@ def build_scene() -> None:
         if key.startswith("diffv2m"):
             del scene[key]
     start = 1
-    for name, path in (("shot A", CONFIG["clips"][0]), ("shot B", CONFIG["clips"][1])):
+    two = [("shot A", CONFIG["clips"][0]), ("shot B", CONFIG["clips"][1])]
+    shots = [("shot L", CONFIG["long_clip"])] if long else two
+    for name, path in shots:
         strip = strips.new_movie(name, path, 1, start, fit_method="FIT")
         strip.select = True
         start = strip.frame_final_end
@@ -83,7 +86,7 @@ def run_command(command: dict) -> None:
     kind = command["kind"]
     scene = bpy.context.window_manager.windows[0].scene
     if kind == "reset":
-        build_scene()
+        build_scene(long=command.get("long", False))
     elif kind == "server_url":
         bpy.context.preferences.addons[MODULE].preferences.server_url = command["value"]
     elif kind == "emotion":

@@ -25,6 +25,7 @@ CHROOT = Path(os.environ.get("DIFFV2M_GUI_ROOT", "/var/cache/diffv2m-gui")) / "t
 WIDTH, HEIGHT = 1400, 900
 FPS = 25
 CLIP_SECONDS = 6.0  # the scene's two shots: a 12 s, 300-frame cut
+LONG_SECONDS = 45.0  # the one-shot scene of the late cancels
 
 
 class GuiBlender:

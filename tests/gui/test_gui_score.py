@@ -55,8 +55,8 @@ def report_area(window: GuiBlender, shot: Path) -> np.ndarray:
     return status_bar(window, shot, 0.3, 0.75)
 
 
-def fresh(window: GuiBlender) -> dict:
-    window.command("reset")
+def fresh(window: GuiBlender, long: bool = False) -> dict:
+    window.command("reset", long=long)
     leave_popups(window)
     return wait_idle(window)
 
@@ -138,13 +138,13 @@ def test_generate_shows_progress_keeps_editing_responsive_and_places_the_score(w
 def test_regenerate_with_another_emotion_then_ctrl_z(window):
     first = generate(window, "regenerate-first") if not takes(window.state()) else window.state()
     (old,) = takes(first)
-    # Same emotion and seed here (another emotion is covered headless): the runs that changed it
-    # clicked the centre of the Regenerate | Save MIDI row, its gap, and started no job.
+    window.command("emotion", value="tense", seed=12)  # set-up: the user picks another mood and seed
     _, regenerate_at = window.panel_buttons("regenerate-idle")
     after = click_job(window, regenerate_at)
     window.screenshot("regenerate-placed")
     (new,) = takes(after)
     assert new["tag"]["job"] != old["tag"]["job"] and (new["start"], new["end"]) == RANGE and ours(after)
+    assert (new["tag"]["emotion"], new["tag"]["seed"]) == ("tense", 12) and new["channel"] == old["channel"]
     assert "DIFFV2M_OT_regenerate_score" in after["operators"]
 
     window.key("ctrl+z", at=SEQUENCER)  # one step back: the old take, with its markers
@@ -182,7 +182,7 @@ def test_ctrl_z_while_the_score_is_made_leaves_the_take_to_undo_after(window):
 @pytest.mark.parametrize("moment", ["early", "late"])
 @pytest.mark.parametrize("how", ["esc", "cancel"])
 def test_cancel_changes_nothing(window, how, moment):
-    before = fresh(window)
+    before = fresh(window, long=moment == "late")
     files = scores(window)
     generate_at, cancel_at = window.panel_buttons(f"cancel-{how}-{moment}-idle")  # Cancel takes Regenerate's row
     window.click(*generate_at)
