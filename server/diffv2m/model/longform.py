@@ -3,18 +3,24 @@
 The model sees at most ``max_seconds`` (30) per-second tokens and makes
 ``latent_length`` (645) latent frames (29.95 s) per window.
 
-* A range that fits one window is generated in one window: tokens past the
-  range are masked, ``seconds_total`` is the range length rounded up (as the
-  released data pipeline sets it), and the audio is trimmed to the sample.
+* A range of up to ``max_seconds`` (30 s) is generated in **one** window:
+  tokens past the range are masked, ``seconds_total`` is the range length
+  rounded up (as the released data pipeline sets it), and the audio is trimmed
+  to the sample. 645 frames fall 2040 samples short of 30 s (the released
+  encoder turned its 1,323,000-sample training crops into 645 frames by
+  dropping the last partial frame, research notes §1), so a range between
+  29.95 s and 30 s gets a window of 646 frames (``one_window_frames``).
 * A longer range is covered by windows that start on whole seconds (so token
-  k of a window is second ``start + k`` of the range) every ``hop_seconds``,
-  the last one moved back to end at the range end. Each window after the
-  first *continues* the previous one: the frames they share are pinned
-  (inpainting) to the previous window's final latent, noised to the current
-  level at every step, so the new window picks up its tempo, key and sound;
-  a short latent crossfade at the end of the shared part hides the seam. The
-  whole latent is decoded at once (tiled by the VAE when long), giving one
-  continuous score.
+  k of a window is second ``start + k`` of the range), spaced as evenly as
+  whole seconds allow (hops differ by at most 1 s, none over ``hop_seconds``)
+  between 0 and the first start whose window reaches the range end, so the
+  last window overlaps like the others and ends less than a second past the
+  range. Each window after the first *continues* the previous one: the frames
+  they share are pinned (inpainting) to the previous window's final latent,
+  noised to the current level at every step, so the new window picks up its
+  tempo, key and sound; a short latent crossfade at the end of the shared part
+  hides the seam. The whole latent is decoded at once (tiled by the VAE when
+  long), giving one continuous score.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from .samplers import Inpainting
 from .stack import DiffV2M
 from .visual_conditioner import WindowInputs
 
-HOP_SECONDS = 20  # 10 s of every full window continues the previous one
+HOP_SECONDS = 20  # the longest hop: ≥ 10 s of every 29.95-s window continues the previous one
 CROSSFADE_FRAMES = 32  # ≈ 1.5 s at 21.5 latent frames per second
 
 
@@ -40,33 +46,58 @@ class Window:
     latent_start: int  # first latent frame of the range's latent it writes
     valid_seconds: int  # rows with features (the rest are masked)
     seconds_total: float  # the seconds_total conditioning value
+    frames: int  # latent frames this window makes
     overlap: int = 0  # leading latent frames shared with the previous window
 
 
+def one_window_frames(stack: DiffV2M) -> int:
+    """The most latent frames a one-window request gets: the model's window, or one frame more for a model
+    whose window is its ``max_seconds`` with the last partial frame dropped (the released 645 = ⌊30 s⌋ frames).
+
+    The 646th frame is one position past the training crops, but the DiT has no absolute position table
+    (partial rotary embeddings, docs/model.md), and it holds audio the model did hear in training (seconds
+    29.95–30.0 of each crop), so a 30.0-s request is made whole instead of padding its last 46 ms."""
+    span = stack.max_seconds * stack.sample_rate / stack.downsampling_ratio
+    return math.ceil(span) if math.floor(span) == stack.latent_length else stack.latent_length
+
+
+def window_lengths(stack: DiffV2M) -> tuple[int, ...]:
+    """Every latent length ``plan_windows`` can give a window (what a compiled DiT should be warmed up at)."""
+    return tuple(sorted({stack.latent_length, one_window_frames(stack)}))
+
+
+def output_samples(duration: float, stack: DiffV2M) -> int:
+    """Samples of audio a ``duration``-second request returns (exactly, after trimming)."""
+    return round(duration * stack.sample_rate)
+
+
 def plan_windows(duration: float, stack: DiffV2M, hop_seconds: int = HOP_SECONDS) -> list[Window]:
-    """Windows covering ``duration`` seconds; the latent they make has ≥ duration × rate samples."""
+    """Windows covering ``duration`` seconds; the latent they make decodes to ≥ ``output_samples`` samples."""
     if duration <= 0:
         raise ValueError("duration must be positive")
     rate, ratio, length, cap = stack.sample_rate, stack.downsampling_ratio, stack.latent_length, stack.max_seconds
     seconds = math.ceil(duration - 1e-9)
-    needed_frames = math.ceil(duration * rate / ratio)
+    needed = -(-output_samples(duration, stack) // ratio)  # latent frames, rounded up
 
-    def window(start: int) -> Window:
-        valid = max(0, min(cap, seconds - start))
-        return Window(start, round(start * rate / ratio), valid, float(min(cap, seconds - start)))
+    def latent_start(second: int) -> int:
+        return round(second * rate / ratio)
 
-    if needed_frames <= length:
-        return [window(0)]
-    hop = max(1, min(hop_seconds, math.floor(stack.window_seconds) - 1))  # windows must overlap
-    windows = [window(0)]
-    while windows[-1].latent_start + length < needed_frames:
-        start = windows[-1].start_second + hop
-        start = min(start, max(windows[-1].start_second + 1, math.ceil(duration - stack.window_seconds)))
-        while round(start * rate / ratio) + length < needed_frames and start - windows[-1].start_second < hop:
-            start += 1  # a window ending a fraction of a frame short of the range: move it one second on
-        following = window(start)
-        following.overlap = windows[-1].latent_start + length - following.latent_start
-        windows.append(following)
+    if seconds <= cap and needed <= one_window_frames(stack):
+        return [Window(0, 0, seconds, float(seconds), max(length, needed))]
+    # The last start: the first whole second whose window reaches the range end (nothing wasted past it).
+    last = max(1, math.floor((needed - length) * ratio / rate) - 1)
+    while latent_start(last) + length < needed:
+        last += 1
+    longest = max(1, min(hop_seconds, math.floor(stack.window_seconds) - 1))  # windows must overlap
+    hops = math.ceil(last / longest)
+    starts = [math.floor(k * last / hops + 0.5) for k in range(hops + 1)]  # even, to the whole second
+    windows = []
+    for start in starts:
+        valid = min(cap, seconds - start)
+        window = Window(start, latent_start(start), valid, float(valid), length)
+        if windows:
+            window.overlap = windows[-1].latent_start + windows[-1].frames - window.latent_start
+        windows.append(window)
     return windows
 
 
@@ -158,11 +189,11 @@ def generate_range(
 ) -> tuple[np.ndarray, np.ndarray, list[Window]]:
     """(audio (channels, round(duration × rate)) float32, per-second predicted ODF (S,), the windows)."""
     windows = plan_windows(duration, stack)
-    device, length = stack.device, stack.latent_length
+    device = stack.device
     channels = stack.transformer.config.io_channels
     generator = torch.Generator().manual_seed(seed)
-    noises = [torch.randn((1, channels, length), generator=generator) for _ in windows]  # same on every device
-    total = torch.zeros((1, channels, windows[-1].latent_start + length), device=device)
+    noises = [torch.randn((1, channels, w.frames), generator=generator) for w in windows]  # same on every device
+    total = torch.zeros((1, channels, windows[-1].latent_start + windows[-1].frames), device=device)
     seconds = math.ceil(duration - 1e-9)
     odf_sum, odf_weight = np.zeros(seconds, np.float32), np.zeros(seconds, np.float32)
     done, count = 0, len(windows) * steps
@@ -182,7 +213,7 @@ def generate_range(
         if window.overlap:
             known = torch.zeros_like(noise)
             known[..., : window.overlap] = total[..., window.latent_start : window.latent_start + window.overlap]
-            mask = (torch.arange(length, device=device) < window.overlap)[None, None]
+            mask = (torch.arange(window.frames, device=device) < window.overlap)[None, None]
             inpaint = Inpainting(known, mask, noise)
         latent = stack.sample(parts.conditioning, noise, sampler, steps, guidance, on_step, inpaint)
         _crossfade_into(total, latent, window)
@@ -193,6 +224,5 @@ def generate_range(
         odf_sum[span] += odf * weight
         odf_weight[span] += weight
     audio = stack.decode(total)[0]
-    samples = round(duration * stack.sample_rate)
-    audio = audio[:, :samples]
+    audio = audio[:, : output_samples(duration, stack)]
     return audio.cpu().numpy().astype(np.float32), odf_sum / np.maximum(odf_weight, 1e-9), windows
