@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 
 from diffv2m.model.longform import (
-    RangeFeatures,
     generate_range,
     one_window_frames,
     output_samples,
     plan_windows,
     window_lengths,
 )
-from diffv2m.model.testing import random_stack, tiny_spec
+from diffv2m.model.testing import random_range_features, random_stack, tiny_spec
 
 RATE, RATIO, FRAMES = 44_100, 2048, 645  # the released window: 645 frames of 2048 samples at 44.1 kHz
 FRAMES_PER_SECOND = RATE / RATIO
@@ -76,21 +75,17 @@ def test_the_planned_latent_decodes_to_at_least_the_requested_samples(geometry, 
     assert (windows[-1].latent_start + windows[-1].frames) * RATIO >= output_samples(duration, geometry)
 
 
-def range_features(seconds: int, seed: int = 0) -> RangeFeatures:
-    rng = np.random.default_rng(seed)
-    colour = rng.random((seconds, 3072)).astype(np.float32)
-    return RangeFeatures(
-        clip=(rng.normal(size=(seconds, 512)) * 0.5).astype(np.float32),
-        colour=colour / colour.sum(-1, keepdims=True),
-        scene_cut=(rng.random(seconds) > 0.8).astype(np.float32),
-        visual_beat=rng.random(seconds).astype(np.float32),
-    )
-
-
 def test_a_30_s_request_is_generated_in_one_window_to_the_sample(geometry):
     steps: list[float] = []
     audio, odf, windows = generate_range(
-        geometry, range_features(30), 30.0, seed=3, sampler="dpmpp-2m", steps=2, guidance=3.0, progress=steps.append
+        geometry,
+        random_range_features(30),
+        30.0,
+        seed=3,
+        sampler="dpmpp-2m",
+        steps=2,
+        guidance=3.0,
+        progress=steps.append,
     )
     assert len(windows) == 1 and windows[0].frames == 646
     assert audio.shape == (2, 30 * RATE) and np.isfinite(audio).all() and np.abs(audio[:, -2048:]).max() > 0
