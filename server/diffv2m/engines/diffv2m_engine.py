@@ -32,7 +32,7 @@ import numpy as np
 from ..emotion import PRESETS, EmotionPreset
 from ..errors import Diffv2mError, WeightsError
 from ..features.types import VideoFeatures
-from ..model.choices import DEFAULT_STEPS, SAMPLER_NAMES
+from ..model.choices import DEFAULT_STEPS, SAMPLER_NAMES, STEP_PRESETS, resolve_sampling
 from ..settings import Settings
 from .base import SAMPLE_RATE, GenerationRequest, GenerationResult
 
@@ -149,6 +149,7 @@ class DiffV2MEngine:
             "device": self.device,
             "sampler": self.sampler,
             "default_steps": self.default_steps,
+            "presets": {name: {"sampler": p.sampler, "steps": p.steps} for name, p in STEP_PRESETS.items()},
             "default_guidance": info.default_guidance,
             "emotion_source": info.emotion_source,
             "window_seconds": round(self.stack.window_seconds, 3),
@@ -183,7 +184,8 @@ class DiffV2MEngine:
 
         from ..model.longform import generate_range
 
-        steps = request.steps or self.default_steps  # duration and steps: checked by job_request.validate
+        # duration, steps and preset: checked by job_request.validate
+        sampler, steps, preset = resolve_sampling(request.preset, request.steps, self.sampler)
         guidance = self.stack.info.default_guidance if request.guidance is None else float(request.guidance)
         overrides = emotion_conditioning(request.emotion)
         range_features, palette_used = self._range_features(request.features, overrides)
@@ -194,7 +196,7 @@ class DiffV2MEngine:
                 range_features,
                 request.duration,
                 seed=request.seed,
-                sampler=self.sampler,
+                sampler=sampler,
                 steps=steps,
                 guidance=guidance,
                 rhythm_gain=overrides.rhythm_gain,
@@ -213,9 +215,10 @@ class DiffV2MEngine:
             audio=np.nan_to_num(audio),
             engine=self.name,
             weights=self.stack.info.source,
-            sampler=self.sampler,
+            sampler=sampler,
             steps=steps,
             seed=request.seed,
+            preset=preset,
             emotion=request.emotion.name,
             predicted_odf=odf,
             extra={
