@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .joint import sample_jointly
 from .samplers import Inpainting
 from .stack import DiffV2M
 from .visual_conditioner import WindowInputs
@@ -173,6 +174,15 @@ def _crossfade_into(total: torch.Tensor, latent: torch.Tensor, window: Window) -
     total[..., start + window.overlap : start + latent.shape[-1]] = latent[..., window.overlap :]
 
 
+def _odf_into(odf_sum: np.ndarray, odf_weight: np.ndarray, window: Window, predicted: torch.Tensor) -> None:
+    odf = predicted[0, : window.valid_seconds].float().mean(-1).cpu().numpy()
+    span = np.arange(window.start_second, window.start_second + len(odf))
+    centre = window.start_second + window.valid_seconds / 2
+    weight = 1.0 / (1.0 + np.abs(span + 0.5 - centre))  # trust each window most in its middle
+    odf_sum[span] += odf * weight
+    odf_weight[span] += weight
+
+
 @torch.no_grad()
 def generate_range(
     stack: DiffV2M,
@@ -186,17 +196,26 @@ def generate_range(
     rhythm_gain: float = 1.0,
     class_label: int = 2,
     progress: Callable[[float], None] | None = None,
+    window_batch: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, list[Window]]:
-    """(audio (channels, round(duration × rate)) float32, per-second predicted ODF (S,), the windows)."""
+    """(audio (channels, round(duration × rate)) float32, per-second predicted ODF (S,), the windows).
+
+    ``window_batch`` 0: each window continues the previous one (inpainting), one window per forward.
+    N ≥ 1: all windows are denoised together, N per forward, blended every step (``joint.py``)."""
     windows = plan_windows(duration, stack)
     device = stack.device
     channels = stack.transformer.config.io_channels
     generator = torch.Generator().manual_seed(seed)
-    noises = [torch.randn((1, channels, w.frames), generator=generator) for w in windows]  # same on every device
-    total = torch.zeros((1, channels, windows[-1].latent_start + windows[-1].frames), device=device)
+    total_frames = windows[-1].latent_start + windows[-1].frames
+    joint = window_batch > 0 and len(windows) > 1
+    if joint:
+        noises = [torch.randn((1, channels, total_frames), generator=generator)]  # same on every device
+    else:
+        noises = [torch.randn((1, channels, w.frames), generator=generator) for w in windows]
+    total = torch.zeros((1, channels, total_frames), device=device)
     seconds = math.ceil(duration - 1e-9)
     odf_sum, odf_weight = np.zeros(seconds, np.float32), np.zeros(seconds, np.float32)
-    done, count = 0, len(windows) * steps
+    done, count = 0, (1 if joint else len(windows)) * steps
 
     def on_step(_i: int, _x: torch.Tensor, _pred: torch.Tensor) -> None:
         nonlocal done
@@ -204,11 +223,16 @@ def generate_range(
         if progress is not None:
             progress(done / count)
 
-    for window, window_noise in zip(windows, noises, strict=True):
+    conditionings = []
+    for index, window in enumerate(windows):
         inputs = features.window_inputs(window, stack, class_label)
         inputs = WindowInputs(**{k: v.to(device) for k, v in vars(inputs).items()})
         parts = stack.condition(inputs, emotion_source, rhythm_gain)
-        noise = window_noise.to(device)
+        _odf_into(odf_sum, odf_weight, window, parts.predicted_rhythm)
+        if joint:
+            conditionings.append(parts.conditioning)
+            continue
+        noise = noises[index].to(device)
         inpaint = None
         if window.overlap:
             known = torch.zeros_like(noise)
@@ -217,12 +241,10 @@ def generate_range(
             inpaint = Inpainting(known, mask, noise)
         latent = stack.sample(parts.conditioning, noise, sampler, steps, guidance, on_step, inpaint)
         _crossfade_into(total, latent, window)
-        odf = parts.predicted_rhythm[0, : window.valid_seconds].float().mean(-1).cpu().numpy()
-        span = np.arange(window.start_second, window.start_second + len(odf))
-        centre = window.start_second + window.valid_seconds / 2
-        weight = 1.0 / (1.0 + np.abs(span + 0.5 - centre))  # trust each window most in its middle
-        odf_sum[span] += odf * weight
-        odf_weight[span] += weight
+    if joint:
+        starts = [w.latent_start for w in windows]
+        total = sample_jointly(stack, conditionings, starts, windows[0].frames, noises[0].to(device), sampler,
+                               steps, guidance, window_batch, on_step)  # fmt: skip
     audio = stack.decode(total)[0]
     audio = audio[:, : output_samples(duration, stack)]
     return audio.cpu().numpy().astype(np.float32), odf_sum / np.maximum(odf_weight, 1e-9), windows
