@@ -139,6 +139,16 @@ def test_a_five_minute_range_is_one_continuous_score_to_the_sample(engine):
     assert (rms > 1e-4).all(), "a silent gap in the score"  # every 100 ms of the range has sound
 
 
+def test_the_engine_can_denoise_a_long_range_all_windows_together(engine):
+    calls: list = []
+    batched = DiffV2MEngine(engine.stack, "cpu", engine.clip, window_batch=2)
+    result = batched.generate(request(61.0, steps=2, calls=calls))
+    assert result.audio.shape == (2, 61 * RATE) and np.isfinite(result.audio).all()
+    assert (result.extra["windows"], result.extra["windows_denoised"]) == (3, "together")
+    assert [f for stage, f in calls if stage == "generating"] == [0.0, 0.5, 1.0]  # all windows step together
+    assert batched.describe()["window_batch"] == 2 and engine.describe()["window_batch"] == 0
+
+
 def test_continuation_pins_the_shared_frames_to_the_previous_window():
     from diffv2m.model.acceleration import dummy_conditioning
 

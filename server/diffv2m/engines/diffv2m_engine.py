@@ -111,13 +111,16 @@ def check_sampler(sampler: str) -> None:
 class DiffV2MEngine:
     name = "diffv2m"
 
-    def __init__(self, stack: Any, device: str, clip: Any = None, sampler: str = DEFAULT_SAMPLER) -> None:
+    def __init__(
+        self, stack: Any, device: str, clip: Any = None, sampler: str = DEFAULT_SAMPLER, window_batch: int = 0
+    ) -> None:
         check_sampler(sampler)
         self.stack = stack
         self.device = device
         self.clip = clip  # the CLIP image encoder the features must use for this engine (the pipeline reads it)
         self.sampler = sampler
         self.default_steps = DEFAULT_STEPS[sampler]
+        self.window_batch = window_batch  # 0: windows continue one another; N: denoised together, N per forward
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiffV2MEngine:
@@ -138,7 +141,7 @@ class DiffV2MEngine:
         device = settings.resolved_device()
         prepare_for_inference(stack, device, compile_mode=settings.compile_mode)
         clip = load_clip(settings)
-        return cls(stack, device, clip, settings.sampler)
+        return cls(stack, device, clip, settings.sampler, settings.window_batch)
 
     def describe(self) -> dict[str, object]:
         info = self.stack.info
@@ -153,6 +156,7 @@ class DiffV2MEngine:
             "default_guidance": info.default_guidance,
             "emotion_source": info.emotion_source,
             "window_seconds": round(self.stack.window_seconds, 3),
+            "window_batch": self.window_batch,
         }
 
     def _range_features(self, features: VideoFeatures, overrides: EmotionConditioning) -> tuple[Any, bool]:
@@ -202,6 +206,7 @@ class DiffV2MEngine:
                 rhythm_gain=overrides.rhythm_gain,
                 class_label=self.stack.info.class_label,
                 progress=lambda fraction: request.progress("generating", fraction),
+                window_batch=self.window_batch,
             )
         except (Diffv2mError, KeyboardInterrupt):
             raise
@@ -227,6 +232,7 @@ class DiffV2MEngine:
                 "rhythm_gain": overrides.rhythm_gain,
                 "colour_palette_applied": palette_used,
                 "windows": len(windows),
+                "windows_denoised": "together" if self.window_batch and len(windows) > 1 else "in turn",
                 "sample_rate": SAMPLE_RATE,
             },
         )
