@@ -18,9 +18,12 @@ The model sees at most ``max_seconds`` (30) per-second tokens and makes
   range. Each window after the first *continues* the previous one: the frames
   they share are pinned (inpainting) to the previous window's final latent,
   noised to the current level at every step, so the new window picks up its
-  tempo, key and sound; a short latent crossfade at the end of the shared part
-  hides the seam. The whole latent is decoded at once (tiled by the VAE when
-  long), giving one continuous score.
+  tempo, key and sound; the first half of the shared frames is pinned, the
+  second half crossfades from the previous window's latent into the new one's
+  (``_pinned_frames``). Or (``window_batch`` ≥ 1) all windows are denoised
+  together on one latent and blended every step (``joint.py``). The whole
+  latent is decoded at once (tiled by the VAE when long), giving one
+  continuous score.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ from .stack import DiffV2M
 from .visual_conditioner import WindowInputs
 
 HOP_SECONDS = 20  # the longest hop: ≥ 10 s of every 29.95-s window continues the previous one
-CROSSFADE_FRAMES = 32  # ≈ 1.5 s at 21.5 latent frames per second
 
 
 @dataclass
@@ -163,8 +165,20 @@ class RangeFeatures:
         )
 
 
+def _pinned_frames(window: Window) -> int:
+    """Shared frames pinned to the previous window: the first half; the second half is a crossfade.
+
+    Where the pinned part ends, the new window's own frames need not join it: pinning all the shared frames
+    left a latent step of ~40x the median frame-to-frame change there (a tiny random model, 8 to 50 steps;
+    tests/model/test_model_joint.py). So the crossfade runs over frames the new window made freely, from the
+    previous window's latent into the new one's, both continuous there. Over half the overlap (≥ 5 s) it
+    changes the local level no faster than a window interior does; a 1.5-s crossfade did not. The pinned
+    half (≥ 5 s) is what the new window continues from."""
+    return window.overlap - window.overlap // 2
+
+
 def _crossfade_into(total: torch.Tensor, latent: torch.Tensor, window: Window) -> None:
-    keep = max(0, window.overlap - CROSSFADE_FRAMES)  # the shared part stays the previous window's
+    keep = _pinned_frames(window)  # the pinned part stays the previous window's, the rest fades into the new
     fade = window.overlap - keep
     start = window.latent_start
     if fade:
@@ -236,8 +250,9 @@ def generate_range(
         inpaint = None
         if window.overlap:
             known = torch.zeros_like(noise)
-            known[..., : window.overlap] = total[..., window.latent_start : window.latent_start + window.overlap]
-            mask = (torch.arange(window.frames, device=device) < window.overlap)[None, None]
+            pinned = _pinned_frames(window)
+            known[..., :pinned] = total[..., window.latent_start : window.latent_start + pinned]
+            mask = (torch.arange(window.frames, device=device) < pinned)[None, None]
             inpaint = Inpainting(known, mask, noise)
         latent = stack.sample(parts.conditioning, noise, sampler, steps, guidance, on_step, inpaint)
         _crossfade_into(total, latent, window)
