@@ -16,7 +16,7 @@ from diffv2m.features.types import VideoFeatures
 from diffv2m.model.longform import per_second
 from diffv2m.model.samplers import Inpainting
 from diffv2m.model.testing import random_stack, tiny_spec, write_tiny_weights
-from diffv2m.settings import Settings
+from diffv2m.settings import Settings, SettingsError
 
 RATE = 44_100
 
@@ -147,6 +147,8 @@ def test_the_engine_can_denoise_a_long_range_all_windows_together(engine):
     assert (result.extra["windows"], result.extra["windows_denoised"]) == (3, "together")
     assert [f for stage, f in calls if stage == "generating"] == [0.0, 0.5, 1.0]  # all windows step together
     assert batched.describe()["window_batch"] == 2 and engine.describe()["window_batch"] == 0
+    with pytest.raises(SettingsError, match=r"window batch .*--window-batch.* from 0 to 256, not -1"):
+        Settings(weights=None, window_batch=-1)
 
 
 def test_continuation_pins_the_shared_frames_to_the_previous_window():
