@@ -38,6 +38,7 @@ _answers: queue.Queue[ServerStatus] = queue.Queue()
 _lock = threading.Lock()
 _checking = False
 _pending: threading.Thread | None = None
+_again: tuple[str, str] | None = None
 
 
 def check(url: str, token: str) -> None:
@@ -46,9 +47,10 @@ def check(url: str, token: str) -> None:
     The thread starts on the next ``poll`` (the ticker's timer), not here: this runs
     inside an operator, and see ``ticker.start`` for why no thread may start there.
     """
-    global _checking, _pending
+    global _checking, _pending, _again
     with _lock:
         if _checking:
+            _again = (url, token)  # checked when the running check ends: it may ask an old address
             return
         _checking = True
     STATUS.state, STATUS.text = "checking", "Checking the server..."
@@ -78,7 +80,7 @@ def _run(url: str, token: str) -> None:
 
 def poll() -> bool:
     """Start a requested check, apply a finished one; True when the indicator changed."""
-    global _pending
+    global _pending, _again
     if _pending is not None:
         _pending.start()
         _pending = None
@@ -90,6 +92,10 @@ def poll() -> bool:
             return changed
         STATUS.__dict__.update(status.__dict__)
         changed = True
+        if _again is not None:
+            url, token = _again
+            _again = None
+            check(url, token)
 
 
 def busy() -> bool:
@@ -98,8 +104,9 @@ def busy() -> bool:
 
 def reset() -> None:
     """Forget a requested check that never started (the add-on is being disabled)."""
-    global _checking, _pending
+    global _checking, _pending, _again
     with _lock:
+        _again = None
         if _pending is not None:
             _checking, _pending = False, None
 

@@ -13,6 +13,13 @@ from .client import DEFAULT_URL, is_loopback_url
 MODULE = __package__.removesuffix(".addon")
 
 
+def _recheck(_prefs: ScorePreferences, _context: bpy.types.Context) -> None:
+    """A new address or token: check it now, so the indicator never describes the old one."""
+    from . import ticker
+
+    ticker.recheck_server()
+
+
 class ScorePreferences(bpy.types.AddonPreferences):
     bl_idname = MODULE
 
@@ -20,12 +27,14 @@ class ScorePreferences(bpy.types.AddonPreferences):
         name="Server URL",
         default=DEFAULT_URL,
         description="Address of the Diff-V2M server (diffv2m serve); files are uploaded when it is not this computer",
+        update=_recheck,
     )
     token: StringProperty(
         name="Token",
         subtype="PASSWORD",
         default="",
         description="Bearer token, if the server was started with one (required for non-local servers)",
+        update=_recheck,
     )
     start_command: StringProperty(
         name="Start Command",

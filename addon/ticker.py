@@ -102,15 +102,19 @@ def _on_file_load(*_args: object) -> None:
 
 def _first_check() -> None:
     """Fill the connection indicator once after start-up (a one-shot timer)."""
+    recheck_server()
+    return None
+
+
+def recheck_server() -> None:
+    """Check the preferences' server now; the answer reaches the indicator through the tick."""
     from . import preferences
 
     try:
-        prefs = preferences.get()
+        preferences.check_server(preferences.get())
     except KeyError:  # not enabled (any more)
-        return None
-    preferences.check_server(prefs)
-    ensure_timer()
-    return None
+        return
+    ensure_timer()  # the check's thread starts on the next tick
 
 
 def install() -> None:
@@ -164,9 +168,11 @@ def _finish(job: ScoreJob, message: Finished) -> None:
             _remove_quietly(result.wav_path)
         notify("INFO", "Score generation cancelled; nothing was changed.")
         return
+    if message.unreachable:
+        connection.mark_down(message.error)
+    elif connection.STATUS.state == "down":
+        recheck_server()  # the server answered this job: the indicator's "down" is stale
     if message.error:
-        if message.unreachable:
-            connection.mark_down(message.error)
         notify("ERROR", message.error)
         return
     context = job.request.context

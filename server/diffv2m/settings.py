@@ -60,6 +60,9 @@ class Settings:
     sampler: str = field(default_factory=lambda: os.environ.get("DIFFV2M_SAMPLER") or "dpmpp-2m")
     # Override the weights' level-1 ("emotion") wiring: released | colour | none (None: as trained).
     emotion_source: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_EMOTION_SOURCE") or None)
+    # The DiT's precision (model/acceleration.py PRECISIONS): bf16, bf16-fp32-residual, fp16, fp32; None: bf16 on
+    # CUDA, fp32 elsewhere. FP8 is refused with a sentence.
+    precision: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_PRECISION") or None)
     # A torch.compile mode for the DiT on CUDA (e.g. reduce-overhead: CUDA graphs); None: eager.
     compile_mode: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_COMPILE") or None)
     # Long ranges: 0 = each window continues the previous one; N = all windows denoised together, N per

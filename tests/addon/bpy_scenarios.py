@@ -47,6 +47,7 @@ from bpy_scene import (  # noqa: E402
     select_only,
     sequencer_override,
     set_frame,
+    settled_connection,
     state,
     tick_until_submitted,
 )
@@ -125,8 +126,12 @@ def scenario_score(config: dict) -> dict:
     require_score(out["after_generate"])
 
     settings.emotion, settings.seed = "tense", 12
+    # The indicator says "down" (the server was started after Blender): a job the server answers
+    # must put it right.
+    addon().connection.mark_down("No Diff-V2M server answers (the start-up check)")
     out["regenerate_error"] = run_operator(scene, "regenerate_score")
     drive()
+    out["regenerate_connection"] = settled_connection()
     out["after_regenerate"] = observe(scene)
     require_score(out["after_regenerate"])
 
@@ -172,6 +177,7 @@ def scenario_score(config: dict) -> dict:
     out["down_unchanged"] = observe(scene) == before_down
     out["down_connection"] = check_connection()
     prefs().server_url = config["server_url"]
+    out["restored_connection"] = settled_connection()  # a new address is checked at once
 
     # A server elsewhere needs Blender's Online Access; refused before any network use.
     if not bpy.app.online_access:

@@ -253,6 +253,15 @@ def prefs():
     return bpy.context.preferences.addons[MODULE].preferences
 
 
+def settled_connection(timeout: float = 10.0) -> str:
+    """Tick until the indicator leaves "down"/"checking" (or the timeout); its state then."""
+    deadline = time.monotonic() + timeout
+    while addon().connection.STATUS.state in ("down", "checking") and time.monotonic() < deadline:
+        addon().ticker.tick()
+        time.sleep(0.05)
+    return addon().connection.STATUS.state
+
+
 def check_connection() -> dict:
     with sequencer_override(bpy.context.window_manager.windows[0].scene):
         bpy.ops.diffv2m.check_server()

@@ -259,6 +259,7 @@ def test_generate_then_regenerate_then_undo(observed, release, score_server, med
         run["before"], run["after_regenerate"], http_json(f"{score_server}/jobs/{job}/beats?take=0"), start, end, fps
     )
     assert (second["tag"]["emotion"], second["tag"]["seed"]) == ("tense", 12)
+    assert run["regenerate_connection"] == "ok", "a job the server answered must clear a stale 'down'"
     assert second["sound"] != first["sound"] and Path(first["sound"]).is_file(), "the previous take must stay on disk"
     assert Counter(map(tuple, run["before"]["markers"])) <= Counter(map(tuple, run["after_regenerate"]["markers"]))
 
@@ -287,6 +288,7 @@ def test_cancel_and_server_down_change_nothing(observed, release, score_server):
     assert run["early_cancel_unchanged"]
 
     assert run["down_marked"] == "down", "the failed job must mark the server down at once"
+    assert run["restored_connection"] == "ok", "a new Server URL must be checked at once"
     assert run["down_connection"]["state"] == "down"
     assert run["down_state"]["level"] == "ERROR"
     assert run["down_state"]["message"].startswith("No Diff-V2M server answers at http://127.0.0.1:")

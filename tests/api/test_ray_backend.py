@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("ray", reason="the Ray tests need the extra: pip install -e '.[ray]' (scripts/setup.sh --test)")
+from scale.processes import is_loopback, listening  # tests/scale: /proc helpers shared with the batch tests
+
 from . import ray_cluster
 
 ray_head = ray_cluster.ray_head  # the session's cluster fixture
@@ -89,15 +92,38 @@ def test_killed_worker_job_retried_and_no_job_lost(ray_server, short_clip):
     assert victim["pid"] not in pids and len(pids) == 2  # a fresh actor took its place
 
 
-def test_restart_of_the_head_keeps_results(ray_server, short_clip):
+def test_restart_of_the_head_keeps_results(ray_server, ray_head, short_clip):
+    """The HTTP server and the Ray head node both stop (every actor with them) and come back."""
     job_id = ray_server.submit(path=str(short_clip), end=1.5, seed=11, engine="default").json()["id"]
     view, _ = ray_server.wait(job_id, timeout=120)
     assert view["state"] == "done"
     before = ray_server.http.get(f"{ray_server.url}/jobs/{job_id}/audio?take=0", timeout=30).content
+    old_workers = {w["pid"] for w in _health(ray_server)["backend"]["pools"]["default"]["workers"]}
     ray_server.stop()
+    ray_head.stop()
+    assert not [pid for pid in old_workers if _alive(pid)], "the old cluster's actors outlived its head"
+    ray_head.start()  # the same address: a new cluster, nothing of the old one's state
     ray_server.start()
     assert ray_server.job(job_id)["state"] == "done"
     assert ray_server.http.get(f"{ray_server.url}/jobs/{job_id}/audio?take=0", timeout=30).content == before
+    workers = {w["pid"] for w in _health(ray_server)["backend"]["pools"]["default"]["workers"]}
+    assert len(workers) == 2 and not workers & old_workers
+    after = ray_server.submit(path=str(short_clip), end=1.5, seed=12, engine="default").json()["id"]
+    assert ray_server.wait(after, timeout=120)[0]["state"] == "done"  # the new cluster takes work
+
+
+def _alive(pid: int, timeout: float = 30.0) -> bool:
+    """Whether ``pid`` still runs after up to ``timeout`` s (a zombie counts as gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if state == "Z":
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def test_tiny_diffv2m_on_its_own_pool(ray_server, server_factory, ray_head, allowed_root, short_clip, tmp_path_factory):
@@ -117,4 +143,22 @@ def test_tiny_diffv2m_on_its_own_pool(ray_server, server_factory, ray_head, allo
     view, _ = server.wait(model, timeout=240)
     assert view["state"] == "done", view["message"]
     assert view["result"]["engine"] == "diffv2m" and view["result"]["steps"] == 2
+    server.stop()
+
+
+def test_without_an_address_the_server_starts_its_own_loopback_cluster(
+    server_factory, allowed_root, short_clip, monkeypatch
+):
+    """No ``--ray-address`` and no Ray settings in the environment: a user's first try."""
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", ray_cluster.LOOPBACK_SWITCH):
+        monkeypatch.delenv(name, raising=False)  # the cluster fixture's, for this server only
+    server = server_factory("--backend", "ray", "--allowed-root", str(allowed_root))
+    backend = _health(server)["backend"]
+    assert backend["address"] == "local" and len(backend["pools"]["default"]["workers"]) == 1
+    ports = listening(server.process.pid)
+    assert {"gcs_server", "raylet"} <= set(ports.values()), ports  # Ray's own processes, below the server
+    assert all(is_loopback(address) for address in ports), f"not on loopback only: {ports}"
+    job_id = server.submit(path=str(short_clip), end=1.5, seed=21, engine="default").json()["id"]
+    view, _ = server.wait(job_id, timeout=120)
+    assert view["state"] == "done", view["message"]
     server.stop()

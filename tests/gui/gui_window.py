@@ -175,10 +175,18 @@ class GuiBlender:
         time.sleep(0.15)  # let Blender see the hover before the press
         self.inside("xdotool", "click", "1")
 
+    def press(self) -> None:
+        """A left click where the pointer is, after a 1-pixel nudge: a button drawn under a
+        still pointer is only made active by Blender when the pointer moves."""
+        self.inside("xdotool", "mousemove_relative", "--sync", "1", "0", "sleep", "0.05", "click", "1")
+
+    def move(self, x: int, y: int) -> None:
+        self.inside("xdotool", "mousemove", "--sync", str(x), str(y))
+        time.sleep(0.15)  # let Blender see the pointer there before the next event
+
     def key(self, *keys: str, at: tuple[int, int] | None = None) -> None:
         if at is not None:
-            self.inside("xdotool", "mousemove", "--sync", str(at[0]), str(at[1]))
-            time.sleep(0.15)
+            self.move(*at)
         self.inside("xdotool", "key", *keys)
 
     def screenshot(self, name: str) -> Path:

@@ -1,4 +1,4 @@
-"""``diffv2m batch`` in process: outputs and report per row, bad rows reported, kill and resume."""
+"""``diffv2m batch`` in process: outputs and report per row, bad rows reported, 30 rows killed and resumed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import soundfile
@@ -62,9 +63,14 @@ def test_batch_refuses_a_folder_it_did_not_make(batch_clip, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] and (out / "notes.txt").read_text() == "keep me"
 
 
-def test_killed_batch_resumes_and_does_each_row_exactly_once(batch_clip, tmp_path):
-    rows = 6
-    manifest = write_manifest(tmp_path / "rows.jsonl", [])
+def _outputs(out: Path) -> dict[str, int]:
+    """Every file under rows/ and its modification time (ns): a row written again shows a new time."""
+    return {str(path.relative_to(out)): path.stat().st_mtime_ns for path in (out / "rows").rglob("*") if path.is_file()}
+
+
+def test_batch_of_30_rows_killed_mid_run_resumes_and_does_each_row_exactly_once(batch_clip, tmp_path):
+    rows, kill_after = 30, 10  # 2 s ranges: about 0.2 s a row here, so the kill lands well before the end
+    manifest = tmp_path / "rows.jsonl"
     manifest.write_text(
         "".join(json.dumps({"video": str(batch_clip), "start": 0, "end": 2, "seed": s}) + "\n" for s in range(rows))
     )
@@ -72,22 +78,43 @@ def test_killed_batch_resumes_and_does_each_row_exactly_once(batch_clip, tmp_pat
     process = subprocess.Popen(batch_command(manifest, out, cache, "-q"), stdout=subprocess.PIPE, stderr=sys.stderr)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and process.poll() is None:
-        if (out / "log.jsonl").is_file() and sum(done_counts(out).values()) >= 2:
+        if (out / "log.jsonl").is_file() and sum(done_counts(out).values()) >= kill_after:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     assert process.poll() is None, "the batch ended before it could be interrupted"
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)  # no handler runs: what is on disk is all a resume has
     process.wait(timeout=30)
-    first = done_counts(out)
-    assert 2 <= sum(first.values()) < rows
+    logged = set(done_counts(out))
+    # Done on disk: done.json is written just before the log line, so a kill between the two
+    # leaves one row done whose line is missing; the resume must count it done, not redo it.
+    first = {folder.name for folder in (out / "rows").iterdir() if (folder / "done.json").is_file()}
+    assert logged <= first and len(first - logged) <= 1 and kill_after <= len(first) < rows
+    written_before, lines_before = _outputs(out), len(events(out))
+    half = out / "rows" / f"{rows:04d}-{batch_clip.stem}" / ".score.wav.4242.part"  # as a kill mid-write leaves
+    half.parent.mkdir(exist_ok=True)
+    half.write_bytes(b"RIFF")
 
     resumed = run_batch(manifest, out, cache, "-q")
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{rows} of {rows} rows done ({sum(first.values())} from an earlier run)" in resumed.stdout
+    assert f"{rows} of {rows} rows done ({len(first)} from an earlier run)" in resumed.stdout
     counts = done_counts(out)
-    assert len(counts) == rows and set(counts.values()) == {1}, counts
-    skipped = {e["row"] for e in events(out) if e["event"] == "skipped"}
-    assert skipped == set(first)
+    assert len(counts) == len(logged) + rows - len(first) and set(counts.values()) == {1}, counts
     report = json.loads((out / "report.json").read_text())
     assert [r["row"] for r in report["rows"]] == list(range(1, rows + 1)) and report["failed"] == []
+    second = events(out)[lines_before:]
+    assert {e["row"] for e in second if e["event"] == "skipped"} == first
+    assert sorted(e["row"] for e in second if e["event"] == "done") == sorted({r["id"] for r in report["rows"]} - first)
     assert [r["request"]["seed"] for r in report["rows"]] == list(range(rows))
+    # The rows done before the kill are the first run's, untouched; the rest are the resumed run's, once.
+    by_pid: dict[int, set[str]] = {}
+    for record in report["rows"]:
+        by_pid.setdefault(record["worker_pid"], set()).add(record["id"])
+    assert by_pid.pop(process.pid) == first and len(by_pid) == 1
+    (resumed_rows,) = by_pid.values()
+    assert resumed_rows == {r["id"] for r in report["rows"]} - first
+    written_after = _outputs(out)
+    for name, mtime in written_before.items():
+        if name.split("/")[1] in first:
+            assert written_after[name] == mtime, f"{name} was written again"
+    assert all(f"rows/{r['id']}/done.json" in written_after for r in report["rows"])
+    assert not [name for name in written_after if name.endswith(".part")]

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from diffv2m.scale.cluster import LOOPBACK_SWITCH
+
 from .conftest import batch_command, done_counts, write_manifest
+from .processes import descendants, is_loopback, listening
 
 
 def test_the_cli_and_batch_modules_do_not_import_ray():
@@ -28,25 +31,9 @@ def test_the_cli_and_batch_modules_do_not_import_ray():
     assert run.stdout.strip() == "[]"
 
 
-def _descendants(root: int) -> list[int]:
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    found, frontier = [], [root]
-    while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
 def _row_worker_busy(root: int) -> int | None:
     """A Ray worker process of this batch that is running a row (Ray names it after the task)."""
-    for pid in _descendants(root):
+    for pid in descendants(root):
         try:
             title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
@@ -64,6 +51,8 @@ def test_batch_on_local_ray_survives_a_killed_worker_and_does_each_row_once(batc
     manifest = write_manifest(tmp_path / "rows.csv", lines)
     out, cache = tmp_path / "out", tmp_path / "cache"
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", LOOPBACK_SWITCH):
+        env.pop(name, None)  # a user's shell: none of the Ray settings tests/api's cluster sets
     process = subprocess.Popen(
         batch_command(manifest, out, cache, "--ray", "local", "--ray-workers", "2", "-q"),
         env=env,
@@ -77,11 +66,14 @@ def test_batch_on_local_ray_survives_a_killed_worker_and_does_each_row_once(batc
         if (out / "log.jsonl").is_file() and sum(done_counts(out).values()) >= 1:
             killed = _row_worker_busy(process.pid)
             if killed is not None:
+                ports = listening(process.pid)  # the Ray that --ray local started, while it works
                 os.kill(killed, signal.SIGKILL)
-                alive_at_kill, done_at_kill = set(_descendants(process.pid)), set(done_counts(out))
+                alive_at_kill, done_at_kill = set(descendants(process.pid)), set(done_counts(out))
         time.sleep(0.05)
     _, stderr = process.communicate(timeout=300)
     assert killed is not None, f"no busy Ray worker was seen to kill\n{stderr[-3000:]}"
+    assert {"gcs_server", "raylet"} <= set(ports.values()), ports
+    assert all(is_loopback(address) for address in ports), f"--ray local is not on loopback only: {ports}"
     assert process.returncode == 1, stderr[-3000:]  # the bad row
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["done"] == good and [f["row"] for f in report["failed"]] == [good + 1, good + 2]

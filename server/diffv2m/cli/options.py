@@ -28,6 +28,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         choices=EMOTION_SOURCES,
         help="override the weights' level-1 cross-attention input (DIFFV2M_EMOTION_SOURCE; docs/model.md)",
     )
+    group.add_argument(
+        "--precision", help="the DiT's precision: auto, bf16, bf16-fp32-residual, fp16 or fp32 (DIFFV2M_PRECISION)"
+    )
     group.add_argument("--compile", help="torch.compile mode for the DiT on CUDA: reduce-overhead (DIFFV2M_COMPILE)")
     group.add_argument(
         "--window-batch",
@@ -53,6 +56,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ("use_ema", "use_ema"),
         ("sampler", "sampler"),
         ("emotion_source", "emotion_source"),
+        ("precision", "precision"),
         ("compile", "compile_mode"),
         ("window_batch", "window_batch"),
         ("sound_bank", "sound_bank"),

@@ -127,19 +127,24 @@ class DiffV2MEngine:
         """Load the configured weights (and CLIP) once and place them on the configured device.
 
         ``settings`` also chooses the sampler, an override of the level-1 wiring
-        (``emotion_source``) and a ``torch.compile`` mode for CUDA.
+        (``emotion_source``), the DiT's precision and a ``torch.compile`` mode for CUDA.
         """
         check_sampler(settings.sampler)  # before loading any weights
         if not settings.weights:
             raise WeightsError("No Diff-V2M weights are configured; set DIFFV2M_WEIGHTS to a weights folder or file.")
-        from ..model.acceleration import prepare_for_inference
+        from ..model.acceleration import prepare_for_inference, resolve_precision
         from ..model.io.loading import load_weights
+
+        device = settings.resolved_device()
+        try:
+            resolve_precision(settings.precision, device)  # refused before any weights load
+        except ValueError as exc:
+            raise WeightsError(str(exc)) from exc
 
         stack = load_weights(
             settings.weights, settings.allow_download, settings.cache_dir, settings.use_ema, settings.emotion_source
         )
-        device = settings.resolved_device()
-        prepare_for_inference(stack, device, compile_mode=settings.compile_mode)
+        prepare_for_inference(stack, device, settings.precision, compile_mode=settings.compile_mode)
         clip = load_clip(settings)
         return cls(stack, device, clip, settings.sampler, settings.window_batch)
 

@@ -1,6 +1,7 @@
 """Put a stack on its device in the fastest form it runs correctly in.
 
-* CUDA: the DiT in bfloat16 (fp16 and fp32 selectable), TF32 matmuls for
+* CUDA: the DiT in bfloat16 (``PRECISIONS``: an fp32 residual stream around
+  bf16 matmul inputs, fp16 and fp32 selectable; FP8 refused), TF32 matmuls for
   what stays float32, SDPA picks the fused flash/memory-efficient kernels
   (every attention here is one plain SDPA call), and optionally
   ``torch.compile`` of the DiT — ``"reduce-overhead"`` adds CUDA graphs,
@@ -24,6 +25,18 @@ from .stack import DiffV2M
 
 log = logging.getLogger(__name__)
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# name -> (the DiT's weights and matmul inputs, its residual stream; None: the weights' dtype)
+PRECISIONS: dict[str, tuple[torch.dtype, torch.dtype | None]] = {
+    "bf16": (torch.bfloat16, None),  # the CUDA default
+    # The official inference keeps its stream in float32 under fp16 autocast; this is that, with bf16 weights.
+    "bf16-fp32-residual": (torch.bfloat16, torch.float32),
+    "fp16": (torch.float16, None),
+    "fp32": (torch.float32, None),
+}
+FP8_REFUSAL = (
+    "FP8 is not available in this build of the Diff-V2M server (issue 13 leaves it optional and it has not been "
+    "built or measured); choose one of {names}."
+)
 
 
 def default_dtype(device: str) -> torch.dtype:
@@ -32,27 +45,51 @@ def default_dtype(device: str) -> torch.dtype:
     return torch.float32
 
 
+def resolve_precision(name: str | None, device: str) -> tuple[torch.dtype, torch.dtype | None]:
+    """(weights dtype, residual-stream dtype) for a precision name; None or "auto": bf16 on CUDA, else fp32."""
+    if name in (None, "", "auto"):
+        return default_dtype(device), None
+    names = ", ".join(["auto", *PRECISIONS])
+    if name.lower().startswith("fp8"):
+        raise ValueError(FP8_REFUSAL.format(names=names))
+    if name not in PRECISIONS:
+        raise ValueError(f"Unknown precision '{name}'; choose one of {names}.")
+    return PRECISIONS[name]
+
+
 def prepare_for_inference(
     stack: DiffV2M,
     device: str,
-    dtype: torch.dtype | None = None,
+    precision: str | None = None,
     compile_mode: str | None = None,
 ) -> DiffV2M:
-    """Move ``stack`` to ``device`` with the DiT in ``dtype`` (default: bf16 on CUDA, else fp32)."""
-    dtype = dtype or default_dtype(device)
+    """Move ``stack`` to ``device`` with the DiT in ``precision`` (``PRECISIONS``; default: bf16 on CUDA, else fp32)."""
+    dtype, residual = resolve_precision(precision, device)
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     stack.to(device, dit_dtype=dtype).eval()
+    stack.transformer.residual_dtype = residual
     if compile_mode and device.startswith("cuda"):
-        eager = stack.transformer
-        try:
-            stack.transformer = torch.compile(eager, mode=compile_mode)
-            warm_up(stack)
-        except Exception as exc:  # compile is an optimisation: never the reason a generation fails
-            log.warning("torch.compile failed (%s); running the DiT eagerly", exc)
-            stack.transformer = eager
+        compile_denoise(stack, compile_mode)
     return stack
+
+
+def compile_denoise(stack: DiffV2M, mode: str, backend: str = "inductor") -> bool:
+    """Compile the per-step ``denoise`` (what a sampler calls; ``prepare`` runs once per run and stays eager).
+
+    The compiled function shadows the method on this one module, so the module itself, its weights and its
+    ``prepare``/``forward`` stay as they are. Returns False (eager, reason logged) if compiling fails.
+    """
+    dit = stack.transformer
+    try:
+        dit.denoise = torch.compile(dit.denoise, mode=mode, backend=backend)
+        warm_up(stack)
+    except Exception as exc:  # compile is an optimisation: never the reason a generation fails
+        log.warning("torch.compile failed (%s); running the DiT eagerly", exc)
+        vars(dit).pop("denoise", None)
+        return False
+    return True
 
 
 @torch.no_grad()

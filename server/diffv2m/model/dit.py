@@ -14,9 +14,17 @@ features + seconds/class embedding). Each block, exactly as released:
 
 Where the conditioning has no level-1 context, the block only normalises the
 stream before level 2 (the released behaviour with two contexts).
+
+A sampling run calls ``prepare(conditioning)`` once (context embeddings,
+every block's K/V, the global embedding; with CFG the unconditional half's
+exact cross-attention outputs) and ``prepare_times(schedule)`` once (timestep
+embedding, FiLM γ/β per step), then ``denoise`` at every step; ``forward``
+does all three for one call (see dit_constants.py).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -24,8 +32,10 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from .dit_conditioning import DiTConditioning
-from .fusion import SWITCH_T, BranchHint, build_fusion
+from .dit_constants import BlockInputs, Context, RunConstants, StepConstants
+from .fusion import SWITCH_T, BranchHint, FusionStep, build_fusion
 from .layers import (
+    AttentionInputs,
     BiasFreeLayerNorm,
     CrossAttention,
     FeedForward,
@@ -50,26 +60,35 @@ class HierarchicalBlock(nn.Module):
         self.ff_norm = BiasFreeLayerNorm(dim)
         self.ff = FeedForward(dim)
 
+    def inputs(self, semantic: Context, rhythm: Context, emotion: Context | None) -> BlockInputs:
+        """This block's cross-attention K/V for a run (level 2 only where the contexts do not change with t)."""
+
+        def level2(attn: CrossAttention, context: Context) -> AttentionInputs | None:
+            return None if self.fusion.modulates_contexts else attn.inputs(context.tokens, context.mask, context.null)
+
+        return BlockInputs(
+            emotion=None if emotion is None else self.emotion_attn.inputs(emotion.tokens, emotion.mask, emotion.null),
+            semantic=level2(self.semantic_attn, semantic),
+            rhythm=level2(self.rhythm_attn, rhythm),
+        )
+
     def forward(
-        self,
-        x: torch.Tensor,
-        t: torch.Tensor,
-        contexts: dict[str, torch.Tensor | None],
-        cos_sin: torch.Tensor,
-        hint: BranchHint,
+        self, x: torch.Tensor, step: FusionStep, inputs: BlockInputs, cos_sin: torch.Tensor, hint: BranchHint
     ) -> torch.Tensor:
-        x = x + self.self_attn(self.self_attn_norm(x), cos_sin)
+        """``x`` is the residual stream (float32 or the weights' dtype); every sublayer reads it in the weights'
+        dtype and its output is added back in the stream's."""
+        compute = self.ff_norm.gamma.dtype
+        x = x + self.self_attn(self.self_attn_norm(x).to(compute), cos_sin)
         x = self.level1_norm(x)
-        if contexts["emotion"] is not None:
-            x = x + self.emotion_attn(x, contexts["emotion"], contexts["emotion_mask"])
+        if inputs.emotion is not None:
+            x = x + self.emotion_attn.attend(x.to(compute), inputs.emotion)
             x = self.level2_norm(x)
-        semantic, rhythm = self.fusion.modulate_contexts(t, contexts["semantic"], contexts["rhythm"])
-        contexts["semantic"], contexts["rhythm"] = semantic, rhythm  # pre-FiLM chains through blocks, as released
         need_sem, need_rhy = self.fusion.needs(hint)
-        h_sem = self.semantic_attn(x, semantic, contexts["semantic_mask"]) if need_sem else None
-        h_rhy = self.rhythm_attn(x, rhythm, contexts["rhythm_mask"]) if need_rhy else None
-        x = x + self.fusion.combine(t, h_sem, h_rhy, hint)
-        return x + self.ff(self.ff_norm(x))
+        query = x.to(compute)
+        h_sem = self.semantic_attn.attend(query, inputs.semantic) if need_sem else None
+        h_rhy = self.rhythm_attn.attend(query, inputs.rhythm) if need_rhy else None
+        x = x + self.fusion.combine(step, h_sem, h_rhy, hint)
+        return x + self.ff(self.ff_norm(x).to(compute))
 
 
 class DiffV2MTransformer(ModelMixin, ConfigMixin):
@@ -121,6 +140,9 @@ class DiffV2MTransformer(ModelMixin, ConfigMixin):
         self.project_out = nn.Linear(embed_dim, io_channels, bias=False)
         self.postprocess_conv = nn.Conv1d(io_channels, io_channels, 1, bias=False)
         self.timestep_features = FourierFeatures(timestep_features_dim)  # registered last: ``dtype`` reads the first
+        # None: the residual stream runs in the weights' dtype; float32: an fp32 stream around bf16 matmul inputs
+        # (``acceleration.PRECISIONS``). A runtime choice, not part of the saved config.
+        self.residual_dtype: torch.dtype | None = None
         self._init_like_released()
 
     @property
@@ -141,25 +163,41 @@ class DiffV2MTransformer(ModelMixin, ConfigMixin):
         for param in self.parameters():
             param.mul_(0.5)
 
-    def embed_contexts(self, conditioning: DiTConditioning) -> dict[str, torch.Tensor | None]:
-        """Project every context through the shared ``to_cond_embed`` and shape masks for SDPA."""
+    def prepare(self, conditioning: DiTConditioning, with_null: bool = False) -> RunConstants:
+        """The per-run constants for ``conditioning`` (B rows).
+
+        ``with_null`` appends B rows of the released CFG null condition (every
+        context zeroed, the same masks and global vector): their
+        cross-attentions are known exactly and never computed.
+        """
         dtype = self.project_in.weight.dtype
 
-        def tokens(value: torch.Tensor | None) -> torch.Tensor | None:
-            return None if value is None else self.to_cond_embed(value.to(dtype))
-
-        def mask(value: torch.Tensor | None) -> torch.Tensor | None:
-            return None if value is None else value.bool()[:, None, None, :]
+        def context(tokens: torch.Tensor, mask: torch.Tensor | None) -> Context:
+            null = None
+            if with_null:  # computed, not assumed: bias-free linears around SiLU(0) = 0 map zeros to zeros
+                null = self.to_cond_embed(tokens.new_zeros(tokens.shape[0], 1, tokens.shape[-1]).to(dtype))
+            mask = None if mask is None else mask.bool()[:, None, None, :]
+            return Context(self.to_cond_embed(tokens.to(dtype)), mask, null)
 
         use_emotion = self.config.emotion_level and conditioning.emotion is not None
-        return {
-            "semantic": tokens(conditioning.semantic),
-            "semantic_mask": mask(conditioning.semantic_mask),
-            "rhythm": tokens(conditioning.rhythm),
-            "rhythm_mask": mask(conditioning.rhythm_mask),
-            "emotion": tokens(conditioning.emotion) if use_emotion else None,
-            "emotion_mask": mask(conditioning.emotion_mask) if use_emotion else None,
-        }
+        semantic = context(conditioning.semantic, conditioning.semantic_mask)
+        rhythm = context(conditioning.rhythm, conditioning.rhythm_mask)
+        emotion = context(conditioning.emotion, conditioning.emotion_mask) if use_emotion else None
+        global_embed = self.to_global_embed(conditioning.global_cond.to(dtype))
+        if with_null:
+            global_embed = torch.cat((global_embed, global_embed))
+        blocks = [block.inputs(semantic, rhythm, emotion) for block in self.blocks]
+        return RunConstants(global_embed, semantic, rhythm, emotion, blocks)
+
+    def prepare_times(self, t: torch.Tensor) -> StepConstants:
+        """The per-step constants for times ``t`` (S,): a whole schedule at once, or one time per sample.
+
+        ``t`` stays float32 for the timestep features and the fusion even when
+        the weights are bf16/fp16 (the hard switch compares raw t to 0.2).
+        """
+        t = t.float()
+        embed = self.to_timestep_embed(self.timestep_features(t).to(self.project_in.weight.dtype))
+        return StepConstants(embed, [block.fusion.step(t) for block in self.blocks])
 
     def forward(
         self,
@@ -171,25 +209,62 @@ class DiffV2MTransformer(ModelMixin, ConfigMixin):
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """v-prediction for latents ``x`` (B, C, L) at diffusion times ``t`` (B,) in [0, 1].
 
-        ``t`` stays float32 for the timestep features and the fusion even when
-        the weights are bf16/fp16 (the hard switch compares raw t to 0.2).
-        ``return_hidden`` also returns every block's output (global token at row 0).
+        Prepares the run and the times for this one call: the plain path (a
+        sampler prepares once and calls ``denoise``). ``return_hidden`` also
+        returns every block's output (global token at row 0).
         """
+        return self.denoise(x, self.prepare_times(t), self.prepare(conditioning), hint, return_hidden)
+
+    def denoise(
+        self,
+        x: torch.Tensor,
+        step: StepConstants,
+        run: RunConstants,
+        hint: BranchHint = None,
+        return_hidden: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """v-prediction for ``x`` (B, C, L) with a prepared run and times (one row, or one per sample)."""
         dtype = self.project_in.weight.dtype
-        t = t.float()
-        global_token = self.to_global_embed(conditioning.global_cond.to(dtype)) + self.to_timestep_embed(
-            self.timestep_features(t).to(dtype)
-        )
-        contexts = self.embed_contexts(conditioning)
+        stream = self.residual_dtype or dtype
+        global_token = run.global_embed + step.timestep_embed
         x = x.to(dtype)
         h = self.project_in((self.preprocess_conv(x) + x).transpose(1, 2))
-        h = torch.cat((global_token[:, None], h), dim=1)
+        h = torch.cat((global_token[:, None], h), dim=1).to(stream)
         cos_sin = rotary_cos_sin(h.shape[1], self.rotary, h.device)
+        chain = _ContextChain(run) if self.blocks and self.blocks[0].fusion.modulates_contexts else None
         hidden = []
-        for block in self.blocks:
-            h = block(h, t, contexts, cos_sin, hint)
+        for block, inputs, block_step in zip(self.blocks, run.blocks, step.fusion, strict=True):
+            if chain is not None:
+                inputs = chain.advance(block, block_step, inputs)
+            h = block(h, block_step, inputs, cos_sin, hint)
             if return_hidden:
                 hidden.append(h)
-        out = self.project_out(h[:, 1:]).transpose(1, 2)
+        out = self.project_out(h[:, 1:].to(dtype)).transpose(1, 2)
         out = self.postprocess_conv(out) + out
         return (out, hidden) if return_hidden else out
+
+
+class _ContextChain:
+    """Pre-attention FiLM: each block modulates the contexts the block before it modulated (as released), so
+    their K/V are made per step, for the conditional rows and for the null rows' single token alike."""
+
+    def __init__(self, run: RunConstants) -> None:
+        self.cond_rows = run.batch_size - run.null_rows
+        self.run = run
+        self.semantic, self.rhythm = run.semantic.tokens, run.rhythm.tokens
+        self.null_semantic, self.null_rhythm = run.semantic.null, run.rhythm.null
+
+    def advance(self, block: HierarchicalBlock, step: FusionStep, inputs: BlockInputs) -> BlockInputs:
+        fusion, run = block.fusion, self.run
+        self.semantic, self.rhythm = fusion.modulate_contexts(
+            step.rows(slice(None, self.cond_rows)), self.semantic, self.rhythm
+        )
+        if self.null_semantic is not None:
+            self.null_semantic, self.null_rhythm = fusion.modulate_contexts(
+                step.rows(slice(self.cond_rows, None)), self.null_semantic, self.null_rhythm
+            )
+        return replace(
+            inputs,
+            semantic=block.semantic_attn.inputs(self.semantic, run.semantic.mask, self.null_semantic),
+            rhythm=block.rhythm_attn.inputs(self.rhythm, run.rhythm.mask, self.null_rhythm),
+        )

@@ -21,10 +21,14 @@ ours               released name            what it does
 
 A *branch hint* ("semantic" / "rhythm") lets a sampler that knows t on the host
 skip the branch a hard switch discards; it never changes the result.
+Everything a fusion computes from t alone (FiLM γ/β, the gate's α, the
+switch's side) is one ``FusionStep``, made for a whole sampling schedule at
+once (``DiffV2MTransformer.prepare_times``) instead of as tiny GEMMs per step.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -57,6 +61,28 @@ def branch_for(t: float, switch_t: float = SWITCH_T) -> Literal["semantic", "rhy
     return "semantic" if np.float32(t) > np.float32(switch_t) else "rhythm"  # host floats only: no device read
 
 
+@dataclass
+class FusionStep:
+    """What a fusion needs of t, computed for a whole schedule at once (one row per time).
+
+    A row broadcasts over the batch, so a schedule's table serves every step
+    with one row and a per-sample ``t`` gives one row per sample.
+    """
+
+    semantic_side: torch.Tensor | None = None  # (S,) bool: t > SWITCH_T (hard switches)
+    film: tuple[torch.Tensor, ...] | None = None  # σ(γ_sem), β_sem, σ(γ_rhy), β_rhy, each (S, dim)
+    alpha: torch.Tensor | None = None  # (S, 1): the gate's weight on the semantic branch
+
+    def rows(self, index: slice) -> FusionStep:
+        """The rows ``index`` (a single row is shared by every sample and kept whole)."""
+
+        def take(value: torch.Tensor | None) -> torch.Tensor | None:
+            return value if value is None or value.shape[0] == 1 else value[index]
+
+        film = None if self.film is None else tuple(take(v) for v in self.film)
+        return FusionStep(take(self.semantic_side), film, take(self.alpha))
+
+
 class TimeFiLM(nn.Module):
     """γ(t) = sigmoid(MLP(Linear(1→64)(t))), β(t) = MLP(…) for each branch (released layer shapes)."""
 
@@ -69,30 +95,43 @@ class TimeFiLM(nn.Module):
 
         self.gamma_sem, self.beta_sem, self.gamma_rhy, self.beta_rhy = mlp(), mlp(), mlp(), mlp()
 
-    def embed(self, t: torch.Tensor) -> torch.Tensor:
-        return self.t_linear(t[:, None].to(self.t_linear.weight.dtype))
+    def step(self, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """σ(γ_sem), β_sem, σ(γ_rhy), β_rhy, each (S, out_dim), for times ``t`` (S,)."""
+        t_embed = self.t_linear(t[:, None].to(self.t_linear.weight.dtype))
+        return (
+            torch.sigmoid(self.gamma_sem(t_embed)),
+            self.beta_sem(t_embed),
+            torch.sigmoid(self.gamma_rhy(t_embed)),
+            self.beta_rhy(t_embed),
+        )
 
-    def modulate(self, branch: str, h: torch.Tensor, t_embed: torch.Tensor) -> torch.Tensor:
-        gamma, beta = (self.gamma_sem, self.beta_sem) if branch == "semantic" else (self.gamma_rhy, self.beta_rhy)
-        return h * torch.sigmoid(gamma(t_embed))[:, None] + beta(t_embed)[:, None]
+    @staticmethod
+    def modulate(film: tuple[torch.Tensor, ...], branch: str, h: torch.Tensor) -> torch.Tensor:
+        gamma, beta = film[:2] if branch == "semantic" else film[2:]
+        return h * gamma[:, None] + beta[:, None]
 
 
 class Fusion(nn.Module):
     """Mean of both branches; subclasses override what differs."""
 
     hard_switch = False  # True: the output jumps at ``SWITCH_T`` (samplers restart multistep history there)
+    modulates_contexts = False  # True: the contexts change with t (pre-attention FiLM), so their K/V do too
+
+    def step(self, t: torch.Tensor) -> FusionStep:
+        """Everything this fusion computes from the times ``t`` (S,) alone."""
+        return FusionStep()
 
     def needs(self, hint: BranchHint) -> tuple[bool, bool]:
         """Which branches (semantic, rhythm) must be computed."""
         return True, True
 
     def modulate_contexts(
-        self, t: torch.Tensor, semantic: torch.Tensor, rhythm: torch.Tensor
+        self, step: FusionStep, semantic: torch.Tensor, rhythm: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         return semantic, rhythm
 
     def combine(
-        self, t: torch.Tensor, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
+        self, step: FusionStep, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
     ) -> torch.Tensor:
         assert h_sem is not None and h_rhy is not None
         return 0.5 * h_sem + 0.5 * h_rhy
@@ -103,7 +142,7 @@ class SemanticOnlyFusion(Fusion):
         return True, False
 
     def combine(
-        self, t: torch.Tensor, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
+        self, step: FusionStep, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
     ) -> torch.Tensor:
         return h_sem
 
@@ -117,21 +156,23 @@ class ChooseFusion(Fusion):
         super().__init__()
         self.film = TimeFiLM(dim) if film else None
 
+    def step(self, t: torch.Tensor) -> FusionStep:
+        return FusionStep(semantic_side=t > SWITCH_T, film=None if self.film is None else self.film.step(t))
+
     def needs(self, hint: BranchHint) -> tuple[bool, bool]:
         return hint != "rhythm", hint != "semantic"
 
     def combine(
-        self, t: torch.Tensor, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
+        self, step: FusionStep, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
     ) -> torch.Tensor:
-        if self.film is not None:
-            t_embed = self.film.embed(t)
-            h_sem = self.film.modulate("semantic", h_sem, t_embed) if h_sem is not None else None
-            h_rhy = self.film.modulate("rhythm", h_rhy, t_embed) if h_rhy is not None else None
+        if step.film is not None:
+            h_sem = TimeFiLM.modulate(step.film, "semantic", h_sem) if h_sem is not None else None
+            h_rhy = TimeFiLM.modulate(step.film, "rhythm", h_rhy) if h_rhy is not None else None
         if hint == "semantic":
             return h_sem
         if hint == "rhythm":
             return h_rhy
-        return torch.where((t > SWITCH_T).view(-1, 1, 1), h_sem, h_rhy)
+        return torch.where(step.semantic_side.view(-1, 1, 1), h_sem, h_rhy)
 
 
 class FiLMSumFusion(Fusion):
@@ -139,11 +180,13 @@ class FiLMSumFusion(Fusion):
         super().__init__()
         self.film = TimeFiLM(dim)
 
+    def step(self, t: torch.Tensor) -> FusionStep:
+        return FusionStep(film=self.film.step(t))
+
     def combine(
-        self, t: torch.Tensor, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
+        self, step: FusionStep, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
     ) -> torch.Tensor:
-        t_embed = self.film.embed(t)
-        return self.film.modulate("semantic", h_sem, t_embed) + self.film.modulate("rhythm", h_rhy, t_embed)
+        return TimeFiLM.modulate(step.film, "semantic", h_sem) + TimeFiLM.modulate(step.film, "rhythm", h_rhy)
 
 
 class GatedFusion(Fusion):
@@ -158,26 +201,30 @@ class GatedFusion(Fusion):
     def __init__(self, context_dim: int, gate: bool, prefilm: bool) -> None:
         super().__init__()
         self.film = TimeFiLM(context_dim) if prefilm else None
+        self.modulates_contexts = prefilm
         self.gate = (
             nn.Sequential(nn.Linear(1, context_dim), nn.SiLU(), nn.Linear(context_dim, 1), nn.Sigmoid())
             if gate
             else None
         )
 
+    def step(self, t: torch.Tensor) -> FusionStep:
+        alpha = None if self.gate is None else self.gate(t[:, None].to(self.gate[0].weight.dtype))
+        return FusionStep(film=None if self.film is None else self.film.step(t), alpha=alpha)
+
     def modulate_contexts(
-        self, t: torch.Tensor, semantic: torch.Tensor, rhythm: torch.Tensor
+        self, step: FusionStep, semantic: torch.Tensor, rhythm: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.film is None:
+        if step.film is None:
             return semantic, rhythm
-        t_embed = self.film.embed(t)
-        return self.film.modulate("semantic", semantic, t_embed), self.film.modulate("rhythm", rhythm, t_embed)
+        return TimeFiLM.modulate(step.film, "semantic", semantic), TimeFiLM.modulate(step.film, "rhythm", rhythm)
 
     def combine(
-        self, t: torch.Tensor, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
+        self, step: FusionStep, h_sem: torch.Tensor | None, h_rhy: torch.Tensor | None, hint: BranchHint
     ) -> torch.Tensor:
-        if self.gate is None:
+        if step.alpha is None:
             return 0.5 * h_sem + 0.5 * h_rhy
-        alpha = self.gate(t[:, None].to(h_sem.dtype))[:, :, None]
+        alpha = step.alpha[:, :, None]
         return alpha * h_sem + (1 - alpha) * h_rhy
 
 

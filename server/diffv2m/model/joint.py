@@ -18,6 +18,7 @@ affine in v at the shared x and t), so the samplers' updates are unchanged.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -71,6 +72,11 @@ class JointVelocity:
              GuidedVelocity(stack.transformer, concat(conditionings[i : i + window_batch]), scale))
             for i in range(0, len(starts), window_batch)
         ]  # fmt: skip
+
+    def prepare_schedule(self, times: Sequence[float]) -> None:
+        """Passed on to every batch's ``GuidedVelocity`` (its per-step constants, made in one go)."""
+        for _, velocity in self.chunks:
+            velocity.prepare_schedule(times)
 
     def __call__(self, x: torch.Tensor, t: float) -> torch.Tensor:
         v = torch.zeros_like(x)

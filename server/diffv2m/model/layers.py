@@ -10,6 +10,7 @@ one fused SDPA call per attention, no per-head copies of keys and values.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +26,8 @@ class BiasFreeLayerNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.layer_norm(x, x.shape[-1:], weight=self.gamma, eps=self.eps)
+        # the gain follows the input: a float32 residual stream is normalised in float32 with bf16 weights
+        return F.layer_norm(x, x.shape[-1:], weight=self.gamma.to(x.dtype), eps=self.eps)
 
 
 def rotary_dim_for(head_dim: int) -> int:
@@ -79,6 +81,20 @@ class SelfAttention(nn.Module):
         return self.to_out(out.transpose(1, 2).flatten(2))
 
 
+@dataclass
+class AttentionInputs:
+    """What one cross-attention needs of its context, made once per sampling run.
+
+    ``kv`` and ``mask`` are those of the conditional rows. ``null_out`` is the
+    exact output of the trailing null rows (the CFG unconditional half), whose
+    context tokens are all one token, so nothing is attended for them.
+    """
+
+    kv: torch.Tensor  # (Bc, M, 2 · context_dim)
+    mask: torch.Tensor | None  # (Bc, 1, 1, M) bool, True where a token may be attended to
+    null_out: torch.Tensor | None = None  # (Bn, 1, dim), broadcast over the sequence
+
+
 class CrossAttention(nn.Module):
     """Cross-attention from the sequence to a (masked) token context.
 
@@ -106,11 +122,43 @@ class CrossAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
         """``attn_mask``: (B, 1, 1, M) boolean, True where a context token may be attended to."""
+        return self._attend(x, self.to_kv(context), attn_mask)
+
+    def inputs(self, context: torch.Tensor, mask: torch.Tensor | None, null: torch.Tensor | None) -> AttentionInputs:
+        """K/V of ``context`` (the conditional rows) and the null rows' output, for their one token ``null``."""
+        return AttentionInputs(self.to_kv(context), mask, None if null is None else self.constant_context(null, mask))
+
+    def attend(self, x: torch.Tensor, inputs: AttentionInputs) -> torch.Tensor:
+        if inputs.null_out is None:
+            return self._attend(x, inputs.kv, inputs.mask)
+        cond = x.shape[0] - inputs.null_out.shape[0]
+        known = inputs.null_out.expand(-1, x.shape[1], -1)
+        return torch.cat((self._attend(x[:cond], inputs.kv, inputs.mask), known))
+
+    def constant_context(self, token: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The exact output, (B, 1, dim) for every query, when each context token equals ``token`` (B, 1, C).
+
+        Every key is then the same, so every unmasked key gets the same score
+        and the softmax weights (which sum to one) average identical values:
+        the attention output is V(token) whatever the query. A row whose keys
+        are all masked gives 0 (PyTorch's SDPA returns zeros for fully masked
+        rows). The projections have no bias, so the released all-zero null
+        context gives exactly 0.
+        """
+        batch = token.shape[0]
+        value = self.to_kv(token).chunk(2, dim=-1)[1].view(batch, 1, self.kv_heads, -1)
+        value = value.repeat_interleave(self.heads // self.kv_heads, dim=2)  # query head h reads kv head h // group
+        out = self.to_out(value.flatten(2))
+        if mask is None:
+            return out
+        return out * mask.any(dim=-1).to(out.dtype)  # (B, 1, 1): no host read
+
+    def _attend(self, x: torch.Tensor, kv: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
         batch, length, _ = x.shape
         group = self.heads // self.kv_heads
         q = _heads(self.to_q(x), self.heads)  # (B, H, N, d)
         q = q.reshape(batch, self.kv_heads, group * length, -1)  # heads h = kv * group + j
-        k, v = (_heads(part, self.kv_heads) for part in self.to_kv(context).chunk(2, dim=-1))
+        k, v = (_heads(part, self.kv_heads) for part in kv.chunk(2, dim=-1))
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         out = out.reshape(batch, self.heads, length, -1)
         return self.to_out(out.transpose(1, 2).flatten(2))

@@ -13,6 +13,8 @@
 
 Both take ``model(x, t) -> v`` with t a host float, so the loop never reads the
 device (no host syncs); ``on_step(i, x, denoised)`` is called after every step.
+Before the loop a sampler announces its times to a model that can prepare
+per-step constants for them in one go (``announce_schedule``).
 ``Inpainting`` pins latent frames to known content (the previous window's tail
 when continuing a long score): before each model call they are replaced by the
 known latent noised to the current level with a fixed noise draw.
@@ -43,6 +45,13 @@ class Inpainting:
         return torch.where(self.mask, self.known * alpha + self.noise * sigma, x)
 
 
+def announce_schedule(model: VelocityFn, times: list[float]) -> None:
+    """Tell a model that can use it (``GuidedVelocity.prepare_schedule``) every time it will be called at."""
+    prepare = getattr(model, "prepare_schedule", None)
+    if prepare is not None:
+        prepare(times)
+
+
 def released_schedule(steps: int) -> torch.Tensor:
     """t = linspace(1, 0, steps + 1)[:-1] in float32, as the released sampler builds it."""
     return torch.linspace(1, 0, steps + 1)[:-1]
@@ -61,6 +70,7 @@ def sample_ddim(
     alphas, sigmas = alphas.tolist(), sigmas.tolist()  # exact float32 values as host floats
     times = t.tolist()
     steps = len(alphas)
+    announce_schedule(model, times)
     pred = x
     for i in range(steps):
         if inpaint is not None:
@@ -106,6 +116,7 @@ def sample_dpmpp_2m(
     alphas = [math.cos(t * math.pi / 2) for t in times]
     sigmas = [math.sin(t * math.pi / 2) for t in times]
     alphas[0], sigmas[-1], alphas[-1] = max(alphas[0], 0.0), 0.0, 1.0
+    announce_schedule(model, times[:steps])
     # λ = log(α/σ); at t = 1 α is ~6e-17 in float64, so λ stays finite (≈ −37) and the first step is plain DDIM
     lambdas = [math.log(max(a, 1e-30) / s) if s > 0 else math.inf for a, s in zip(alphas, sigmas, strict=True)]
     previous: torch.Tensor | None = None

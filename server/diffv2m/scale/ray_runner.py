@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..settings import Settings
+from .cluster import ray_environment
 from .local import LogFn
 from .manifest import BatchRow
 from .worker import ROW_RETRIES, RowResult, RowWorker, crashed
@@ -54,6 +55,7 @@ def run_ray(
     rows: list[BatchRow], settings: Settings, address: str, log: LogFn, workers: int | None = None
 ) -> Iterator[RowResult]:
     """Each row's result as it finishes (not in manifest order); ``workers`` actors (default: one per CPU)."""
+    ray_environment(local=address == LOCAL)
     ray = import_ray()
     connect(ray, address)
     actor_class = ray.remote(num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ROW_RETRIES)(RowWorker)

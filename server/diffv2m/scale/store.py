@@ -8,7 +8,8 @@
 A row is done when its ``done.json`` (written last) names the same request and
 every file it lists is there; a resumed batch skips it. Each file is written to
 a temporary name and renamed, so a killed batch leaves no half file under a
-final name.
+final name; the half file it leaves under its temporary name is removed when the
+row is saved by the run that redoes it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class BatchStore:
         """Write the row's files, then its done.json, then the log line."""
         folder = self.rows / result.row_id
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob(".*.part"):  # a killed run's half-written file (SIGKILL skips _write's finally)
+            stale.unlink(missing_ok=True)
         for name, data in result.files.items():
             _write(folder / name, data)
         _write(folder / DONE, json.dumps(result.record, indent=1).encode())
