@@ -36,9 +36,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
 from diffv2m.model.acceleration import PRECISIONS, dummy_conditioning, prepare_for_inference
+from diffv2m.model.choices import DEFAULT_STEPS
 from diffv2m.model.guidance import GuidedVelocity
 from diffv2m.model.io.weights import build_on_meta
-from diffv2m.model.samplers import DEFAULT_STEPS, run_sampler
+from diffv2m.model.samplers import run_sampler
 from diffv2m.model.stack import DiffV2M
 from diffv2m.model.testing import tiny_spec
 

@@ -124,5 +124,17 @@ def test_generate_with_diffv2m_weights(clip, tmp_path):
     assert (ddim["engine"], ddim["sampler"], ddim["steps"], ddim["seed"]) == ("diffv2m", "ddim", 2, 3)
     assert not np.array_equal(soundfile.read(out)[0], soundfile.read(ddim_out)[0])
 
+    # A step preset by name: the fast one as it is, and the released one with its step count overridden.
+    for preset, steps, expected in (
+        ("fast", (), ("dpmpp-2m", 25, "fast")),
+        ("released", ("--steps", 2), ("ddim", 2, None)),
+    ):
+        run = generate(clip, "--end", 2, "--weights", weights, "--preset", preset, *steps, "--seed", 3, "-o",
+                       tmp_path / f"{preset}.wav", "--json", "-q", cache_dir=tmp_path / "cache")  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        summary = json.loads(run.stdout.strip().splitlines()[-1])
+        assert (summary["sampler"], summary["steps"], summary["preset"]) == expected
+    assert soundfile.read(tmp_path / "released.wav")[0].tolist() == soundfile.read(ddim_out)[0].tolist()
+
     run = generate(clip, "--weights", weights, "--sampler", "euler", "-o", tmp_path / "x.wav", cache_dir=tmp_path / "c")
     assert run.returncode == 1 and "invalid choice: 'euler'" in run.stderr and not (tmp_path / "x.wav").exists()

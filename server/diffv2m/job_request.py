@@ -30,6 +30,7 @@ from .limits import (
     MAX_TAKES,
     MIN_GUIDANCE,
     MIN_SPEED,
+    PRESET_CHOICES,
     shown,
 )
 
@@ -69,7 +70,8 @@ class JobRequest:
     seed: int | None = None  # None: chosen at random when validated
     takes: int = 1
     engine: str = "auto"
-    steps: int | None = None
+    steps: int | None = None  # overrides the preset's step count
+    preset: str | None = None  # a step preset (PRESET_CHOICES); None: the engine's sampler and steps
     guidance: float | None = None
     duration: float | None = None  # None: end - start
 
@@ -175,6 +177,8 @@ def validate(request: JobRequest) -> JobRequest:
         raise InputError(f"Unknown engine '{shown(request.engine)}'. Choose one of: {', '.join(ENGINE_CHOICES)}.")
     if request.steps is not None and not 1 <= request.steps <= MAX_STEPS:
         raise InputError(f"'steps' (sampler steps) must be from 1 to {MAX_STEPS}, not {shown(request.steps)}.")
+    if request.preset is not None and request.preset not in PRESET_CHOICES:
+        raise InputError(f"Unknown preset '{shown(request.preset)}'. Choose one of: {', '.join(PRESET_CHOICES)}.")
     if request.guidance is not None and not MIN_GUIDANCE <= request.guidance <= MAX_GUIDANCE:
         raise InputError(
             f"'guidance' (classifier-free guidance scale) must be from {MIN_GUIDANCE:g} to {MAX_GUIDANCE:g}, "
@@ -266,6 +270,7 @@ def request_from_form(values: FormValues) -> JobRequest:
         takes=1 if takes is None else takes,
         engine=(values.text("engine") or "auto").lower(),
         steps=values.integer("steps"),
+        preset=(values.text("preset") or "").lower() or None,
         guidance=values.number("guidance"),
         duration=values.number("duration"),
     )

@@ -8,10 +8,13 @@ anything heavy: the CLI reads it at start-up.
 
 from __future__ import annotations
 
+from .model.choices import PRESET_NAMES  # torch-free: the step presets are the model's own list
+
 ENGINE_CHOICES = ("auto", "default", "diffv2m")
 MAX_DURATION_S = 3600.0  # seconds of music per job, from the resolved timeline or the 'duration' field
 MAX_TAKES = 4
 MAX_STEPS = 1000
+PRESET_CHOICES = PRESET_NAMES  # fast, default, released (docs/model.md)
 MIN_GUIDANCE, MAX_GUIDANCE = 0.0, 30.0
 MAX_SEED = 2**63 - 1 - MAX_TAKES  # seed + take index must stay a 64-bit integer
 MIN_SPEED, MAX_SPEED = 1.0 / 64, 64.0  # segment playback rates (Blender's speed factor, with room)

@@ -179,6 +179,7 @@ def run(
             seed=seed,
             duration=duration,
             steps=request.steps,
+            preset=request.preset,
             guidance=request.guidance,
             progress=_scaled(progress, low, generated, "generating"),
         )
@@ -197,6 +198,7 @@ def run(
         "weights": first.weights,
         "sampler": first.sampler,
         "steps": first.steps,
+        "preset": first.preset,
         "guidance": first.extra.get("guidance", request.guidance),
         "seed": request.seed,
         "seeds": request.seeds,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .errors import InputError
 
+MAX_WINDOW_BATCH = 256  # windows per forward: more than the 180 windows of the longest job (3600 s)
+
 
 class SettingsError(InputError):
     """A setting (environment variable or flag) has a value that cannot be used: one line, exit 1."""
@@ -63,6 +65,9 @@ class Settings:
     precision: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_PRECISION") or None)
     # A torch.compile mode for the DiT on CUDA (e.g. reduce-overhead: CUDA graphs); None: eager.
     compile_mode: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_COMPILE") or None)
+    # Long ranges: 0 = each window continues the previous one; N = all windows denoised together, N per
+    # forward (docs/model.md, "Any duration").
+    window_batch: int = field(default_factory=lambda: int(_env_number("DIFFV2M_WINDOW_BATCH", "0", int)))
     device: str = field(default_factory=lambda: os.environ.get("DIFFV2M_DEVICE", "auto"))
     # The composer's General-MIDI bank (sf2/sf3), or "numpy" for its numpy synthesis; None: look one up
     # (engines/composer/soundfont.py: MuseScore General, FluidR3_GM, then pretty_midi's TimGM6mb).
@@ -92,6 +97,11 @@ class Settings:
         for name, value in (("max upload MB", self.max_upload_mb), ("cache cap MB", self.cache_cap_mb)):
             if not value > 0 or value == float("inf"):
                 raise SettingsError(f"The {name} must be a positive number, not {value}.")
+        if not 0 <= self.window_batch <= MAX_WINDOW_BATCH:
+            raise SettingsError(
+                f"The window batch (--window-batch, DIFFV2M_WINDOW_BATCH) must be from 0 to {MAX_WINDOW_BATCH}, "
+                f"not {self.window_batch}."
+            )
         if self.max_queue < 1:
             raise SettingsError(
                 f"The queue size (--max-queue, DIFFV2M_MAX_QUEUE) must be 1 or more, not {self.max_queue}."

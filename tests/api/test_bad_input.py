@@ -67,6 +67,7 @@ def test_bad_numbers(server, short_clip, before):
     assert_one_line_error(server.submit(short_clip, start="nan"), 422, "start")
     assert_one_line_error(server.submit(short_clip, duration=-3), 422, "duration")
     assert_one_line_error(server.submit(short_clip, steps=0), 422, "steps")
+    assert_one_line_error(server.submit(short_clip, preset="turbo"), 422, "preset 'turbo'", "fast, default, released")
     assert_one_line_error(server.submit(short_clip, engine="magic"), 422, "engine")
     assert_one_line_error(server.submit(short_clip, emoton="calm"), 422, "emoton")
 

@@ -225,6 +225,7 @@ def test_openapi_limits_are_the_ones_the_server_enforces(server, short_clip):
     seed_max = int(form["seed"]["description"].split()[-1])
     assert_one_line_error(server.submit(path=str(short_clip), seed=seed_max + 1), 422, "'seed'", str(seed_max))
     assert set(form["engine"]["enum"]) == {"auto", "default", "diffv2m"}
+    assert form["preset"]["enum"] == ["fast", "default", "released"]  # the step presets of model/choices.py
     at_limit = server.submit(path=str(short_clip), engine="default", takes=int(form["takes"]["maximum"]))
     assert at_limit.status_code == 202, at_limit.text
     _cancel(server, at_limit)

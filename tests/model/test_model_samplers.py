@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from diffv2m.model.samplers import Inpainting, released_schedule, run_sampler, sample_ddim
+from diffv2m.model.choices import STEP_PRESETS, resolve_sampling
+from diffv2m.model.samplers import Inpainting, dpm_grid, released_schedule, run_sampler, sample_ddim, sample_dpmpp_2m
 
 SCALE = 0.5  # data ~ N(0, SCALE²): the probability-flow ODE maps noise z to exactly SCALE · z
 
@@ -66,6 +68,82 @@ def test_dpm_solver_restarts_its_history_at_the_fusion_switch(noise):
     aware = error(run_sampler("dpmpp-2m", switching, noise, 25, switch_t=0.2), reference / SCALE)
     naive = error(run_sampler("dpmpp-2m", switching, noise, 25, switch_t=None), reference / SCALE)
     assert aware < naive
+
+
+@pytest.mark.parametrize("steps", range(2, 301))
+def test_the_dpm_grid_has_a_point_exactly_at_the_switch_for_any_step_count(steps):
+    grid = dpm_grid(steps, 0.2)
+    assert len(grid) == steps + 1 and grid[0] == 1.0 and grid[-1] == 0.0 and 0.2 in grid
+    assert all(a > b for a, b in itertools.pairwise(grid))
+    at = grid.index(0.2)
+    upper, lower = (
+        [a - b for a, b in itertools.pairwise(grid[: at + 1])],
+        [a - b for a, b in itertools.pairwise(grid[at:])],
+    )
+    assert max(upper) - min(upper) < 1e-12 and max(lower) - min(lower) < 1e-12  # uniform on each side
+    assert abs(at - 0.8 * steps) <= 0.5 or at in (1, steps - 1)  # steps shared in proportion to the lengths
+    if steps % 5 == 0:  # 25, 50, ...: the uniform grid already has the point
+        assert max(abs(a - b) for a, b in zip(grid, dpm_grid(steps), strict=True)) < 1e-15
+
+
+def test_dpm_solver_steps_onto_the_switch_instead_of_across_it(noise):
+    """On a vector field that jumps at t = 0.2, no step straddles the jump, and that beats the uniform grid."""
+
+    def switching(x: torch.Tensor, t: float) -> torch.Tensor:
+        calls.append(t)
+        return gaussian_velocity(x, t) * (1.0 if t > 0.2 else 0.5)
+
+    calls: list[float] = []
+    reference = run_sampler("dpmpp-2m", switching, noise, 2000, switch_t=0.2)
+    for steps in (23, 37, 49):  # step counts whose uniform grid misses 0.2
+        calls.clear()
+        on_switch = error(run_sampler("dpmpp-2m", switching, noise, steps, switch_t=0.2), reference / SCALE)
+        assert 0.2 in calls and len(calls) == steps
+        uniform = error(sample_dpmpp_2m(switching, noise, steps, 0.2, grid=dpm_grid(steps)), reference / SCALE)
+        assert on_switch < uniform / 2
+
+
+def test_presets_name_sampler_and_steps_and_explicit_steps_still_win():
+    assert {name: (p.sampler, p.steps) for name, p in STEP_PRESETS.items()} == {
+        "fast": ("dpmpp-2m", 25),
+        "default": ("dpmpp-2m", 50),
+        "released": ("ddim", 250),
+    }
+    assert resolve_sampling("fast", None, "ddim") == ("dpmpp-2m", 25, "fast")
+    assert resolve_sampling("released", None, "dpmpp-2m") == ("ddim", 250, "released")
+    assert resolve_sampling("released", 100, "dpmpp-2m") == ("ddim", 100, None)  # not the released run any more
+    assert resolve_sampling(None, None, "dpmpp-2m") == ("dpmpp-2m", 50, "default")
+    assert resolve_sampling(None, 25, "dpmpp-2m") == ("dpmpp-2m", 25, "fast")  # the run is the fast preset
+    assert resolve_sampling(None, 7, "ddim") == ("ddim", 7, None)
+    with pytest.raises(ValueError, match="unknown preset 'turbo'"):
+        resolve_sampling("turbo", None, "ddim")
+
+
+@pytest.mark.parametrize("guidance", [3.0, 10.0])
+def test_the_fast_preset_stays_on_the_released_trajectory_of_a_tiny_model(guidance):
+    """No NaN, and no norm beyond the released run's, on a tiny model whose weights are noised enough that
+    the field is far from trivial (at guidance 3 its clean latent has ~20x the noise's norm)."""
+    from diffv2m.model.longform import plan_windows
+    from diffv2m.model.testing import random_range_features, random_stack, tiny_spec
+
+    stack = random_stack(tiny_spec(latent_length=128, vae_strides=(2, 2), vae_mults=(1, 2)), noise=0.2)
+    window = plan_windows(0.002, stack)[0]
+    conditioning = stack.condition(random_range_features(1).window_inputs(window, stack, 2)).conditioning
+    x = torch.randn(1, stack.transformer.config.io_channels, 128, generator=torch.Generator().manual_seed(4))
+    norms: dict[str, list[float]] = {}
+    finals = {}
+    for name in ("fast", "released"):
+        preset, record = STEP_PRESETS[name], norms.setdefault(name, [])
+
+        def on_step(_i: int, z: torch.Tensor, pred: torch.Tensor, record: list[float] = record) -> None:
+            record.extend((float(z.norm()), float(pred.norm())))
+
+        finals[name] = stack.sample(conditioning, x, preset.sampler, preset.steps, guidance, on_step)
+        assert torch.isfinite(finals[name]).all()
+    fast, released = finals["fast"], finals["released"]
+    assert float(released.norm()) > 5 * float(x.norm())  # the model does move the latent a long way
+    assert max(norms["fast"]) <= 1.02 * max(norms["released"])  # never overshoots what the released run reaches
+    assert float((fast - released).norm()) < 0.05 * float(released.norm())
 
 
 def test_inpainting_pins_known_frames(noise):

@@ -37,6 +37,11 @@ def job_form_schema() -> dict[str, Any]:
             "takes": {"type": "integer", "minimum": 1, "maximum": limits.MAX_TAKES, "default": 1},
             "engine": {"type": "string", "enum": list(limits.ENGINE_CHOICES), "default": "auto"},
             "steps": {"type": "integer", "minimum": 1, "maximum": limits.MAX_STEPS},
+            "preset": {
+                "type": "string",
+                "enum": list(limits.PRESET_CHOICES),
+                "description": "Diff-V2M sampler and steps by name (docs/model.md); 'steps' overrides its count",
+            },
             "guidance": {"type": "number", "minimum": limits.MIN_GUIDANCE, "maximum": limits.MAX_GUIDANCE},
             "duration": {"type": "number", "exclusiveMinimum": 0, "maximum": limits.MAX_DURATION_S},
         },

@@ -26,7 +26,7 @@ from typing import Any
 from ..emotion import emotion_names
 from ..errors import InputError
 from ..job_request import JobRequest, check_sources, validate
-from ..limits import ENGINE_CHOICES, MAX_DURATION_S, MAX_TAKES, shown
+from ..limits import ENGINE_CHOICES, MAX_DURATION_S, MAX_TAKES, PRESET_CHOICES, shown
 from .options import add_model_options, settings_from_args
 
 
@@ -40,7 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed (default: random, printed)")
     p.add_argument("--takes", type=int, default=1, help=f"1..{MAX_TAKES} takes with seeds seed, seed+1, ...")
     p.add_argument("--engine", default="auto", choices=ENGINE_CHOICES, help="auto: Diff-V2M when weights are set")
-    p.add_argument("--steps", type=int, help="sampler steps (Diff-V2M; default: the engine's)")
+    p.add_argument("--steps", type=int, help="sampler steps (Diff-V2M; default: the preset's, else the engine's)")
+    p.add_argument(
+        "--preset",
+        choices=PRESET_CHOICES,
+        help="Diff-V2M speed against fidelity: fast (DPM-Solver++ 25 steps), default (50), released (DDIM 250)",
+    )
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (Diff-V2M)")
     p.add_argument(
         "--duration", type=float, help=f"seconds of music (default: the range length; at most {MAX_DURATION_S:g})"
@@ -186,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
         takes=args.takes,
         engine=args.engine,
         steps=args.steps,
+        preset=args.preset,
         guidance=args.guidance,
         duration=args.duration,
     )

@@ -32,6 +32,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--precision", help="the DiT's precision: auto, bf16, bf16-fp32-residual, fp16 or fp32 (DIFFV2M_PRECISION)"
     )
     group.add_argument("--compile", help="torch.compile mode for the DiT on CUDA: reduce-overhead (DIFFV2M_COMPILE)")
+    group.add_argument(
+        "--window-batch",
+        type=int,
+        help="long ranges: 0 = windows continue one another, N = denoised together, N per forward "
+        "(DIFFV2M_WINDOW_BATCH)",
+    )
     group.add_argument("--sound-bank", help="the composer's General-MIDI sf2/sf3 bank, or 'numpy' (DIFFV2M_SOUND_BANK)")
     group.add_argument("--cache-dir", type=Path, help="features and job results (DIFFV2M_CACHE_DIR)")
     group.add_argument(
@@ -52,6 +58,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ("emotion_source", "emotion_source"),
         ("precision", "precision"),
         ("compile", "compile_mode"),
+        ("window_batch", "window_batch"),
         ("sound_bank", "sound_bank"),
         ("cache_dir", "cache_dir"),
         ("cache_cap_mb", "cache_cap_mb"),

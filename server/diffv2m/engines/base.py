@@ -24,7 +24,8 @@ class GenerationRequest:
     emotion: EmotionPreset
     seed: int
     duration: float  # seconds of audio to produce (exact, to the sample)
-    steps: int | None = None  # sampler steps; None = the engine's default
+    steps: int | None = None  # sampler steps; None = the preset's, else the engine's default
+    preset: str | None = None  # a step preset (model/choices.py: sampler + steps); None = the engine's sampler
     guidance: float | None = None  # CFG scale; None = the engine's default
     progress: ProgressFn = no_progress
 
@@ -42,6 +43,7 @@ class GenerationResult:
     steps: int
     seed: int
     emotion: str
+    preset: str | None = None  # the step preset this run is (same sampler and steps), if any
     # Known exactly by the composer; None means "track them on the audio".
     beats: np.ndarray | None = None  # seconds from range start
     downbeats: np.ndarray | None = None

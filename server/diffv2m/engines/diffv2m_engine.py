@@ -32,7 +32,7 @@ import numpy as np
 from ..emotion import PRESETS, EmotionPreset
 from ..errors import Diffv2mError, WeightsError
 from ..features.types import VideoFeatures
-from ..model.choices import DEFAULT_STEPS, SAMPLER_NAMES
+from ..model.choices import DEFAULT_STEPS, SAMPLER_NAMES, STEP_PRESETS, resolve_sampling
 from ..settings import Settings
 from .base import SAMPLE_RATE, GenerationRequest, GenerationResult
 
@@ -111,13 +111,16 @@ def check_sampler(sampler: str) -> None:
 class DiffV2MEngine:
     name = "diffv2m"
 
-    def __init__(self, stack: Any, device: str, clip: Any = None, sampler: str = DEFAULT_SAMPLER) -> None:
+    def __init__(
+        self, stack: Any, device: str, clip: Any = None, sampler: str = DEFAULT_SAMPLER, window_batch: int = 0
+    ) -> None:
         check_sampler(sampler)
         self.stack = stack
         self.device = device
         self.clip = clip  # the CLIP image encoder the features must use for this engine (the pipeline reads it)
         self.sampler = sampler
         self.default_steps = DEFAULT_STEPS[sampler]
+        self.window_batch = window_batch  # 0: windows continue one another; N: denoised together, N per forward
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiffV2MEngine:
@@ -143,7 +146,7 @@ class DiffV2MEngine:
         )
         prepare_for_inference(stack, device, settings.precision, compile_mode=settings.compile_mode)
         clip = load_clip(settings)
-        return cls(stack, device, clip, settings.sampler)
+        return cls(stack, device, clip, settings.sampler, settings.window_batch)
 
     def describe(self) -> dict[str, object]:
         info = self.stack.info
@@ -154,9 +157,11 @@ class DiffV2MEngine:
             "device": self.device,
             "sampler": self.sampler,
             "default_steps": self.default_steps,
+            "presets": {name: {"sampler": p.sampler, "steps": p.steps} for name, p in STEP_PRESETS.items()},
             "default_guidance": info.default_guidance,
             "emotion_source": info.emotion_source,
             "window_seconds": round(self.stack.window_seconds, 3),
+            "window_batch": self.window_batch,
         }
 
     def _range_features(self, features: VideoFeatures, overrides: EmotionConditioning) -> tuple[Any, bool]:
@@ -188,7 +193,8 @@ class DiffV2MEngine:
 
         from ..model.longform import generate_range
 
-        steps = request.steps or self.default_steps  # duration and steps: checked by job_request.validate
+        # duration, steps and preset: checked by job_request.validate
+        sampler, steps, preset = resolve_sampling(request.preset, request.steps, self.sampler)
         guidance = self.stack.info.default_guidance if request.guidance is None else float(request.guidance)
         overrides = emotion_conditioning(request.emotion)
         range_features, palette_used = self._range_features(request.features, overrides)
@@ -199,12 +205,13 @@ class DiffV2MEngine:
                 range_features,
                 request.duration,
                 seed=request.seed,
-                sampler=self.sampler,
+                sampler=sampler,
                 steps=steps,
                 guidance=guidance,
                 rhythm_gain=overrides.rhythm_gain,
                 class_label=self.stack.info.class_label,
                 progress=lambda fraction: request.progress("generating", fraction),
+                window_batch=self.window_batch,
             )
         except (Diffv2mError, KeyboardInterrupt):
             raise
@@ -218,9 +225,10 @@ class DiffV2MEngine:
             audio=np.nan_to_num(audio),
             engine=self.name,
             weights=self.stack.info.source,
-            sampler=self.sampler,
+            sampler=sampler,
             steps=steps,
             seed=request.seed,
+            preset=preset,
             emotion=request.emotion.name,
             predicted_odf=odf,
             extra={
@@ -229,6 +237,7 @@ class DiffV2MEngine:
                 "rhythm_gain": overrides.rhythm_gain,
                 "colour_palette_applied": palette_used,
                 "windows": len(windows),
+                "windows_denoised": "together" if self.window_batch and len(windows) > 1 else "in turn",
                 "sample_rate": SAMPLE_RATE,
             },
         )

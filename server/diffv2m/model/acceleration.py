@@ -20,6 +20,7 @@ import torch
 
 from .dit_conditioning import DiTConditioning
 from .guidance import GuidedVelocity
+from .longform import window_lengths
 from .stack import DiffV2M
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,10 @@ def dummy_conditioning(stack: DiffV2M, batch: int = 1) -> DiTConditioning:
 
 @torch.no_grad()
 def warm_up(stack: DiffV2M, guidance: float = 3.0) -> None:
-    """Run both fusion branches once at the real shapes (compiles/captures them before the first request)."""
+    """Run both fusion branches once at every window length the plan makes (645, and 646 for a 30.0-s
+    request), so each shape is compiled/captured before the first request needs it."""
     velocity = GuidedVelocity(stack.transformer, dummy_conditioning(stack), guidance)
-    x = torch.zeros(1, stack.transformer.config.io_channels, stack.latent_length, device=stack.device)
-    for t in (0.9, 0.1):
-        velocity(x, t)
+    for frames in window_lengths(stack):
+        x = torch.zeros(1, stack.transformer.config.io_channels, frames, device=stack.device)
+        for t in (0.9, 0.1):
+            velocity(x, t)

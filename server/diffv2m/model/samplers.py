@@ -5,9 +5,11 @@
   returns the last pred (t = 1/N), not a final step to 0. 250 steps as released.
 * ``dpmpp-2m``: DPM-Solver++(2M) (Lu et al. 2022) on the same schedule, in data
   prediction x0 = α·x − σ·v with λ = log(α/σ); the last step lands on t = 0. The
-  released fusion switches branches at t = 0.2, so the vector field jumps there;
-  the solver drops its history across the jump (a first-order step) instead of
-  extrapolating over it. 50 steps by default.
+  released fusion switches branches at t = 0.2, so the vector field jumps there:
+  the grid has a point exactly at the switch for any step count ≥ 2
+  (``dpm_grid``), so no step straddles the jump, and the solver drops its
+  history there (a first-order step) instead of extrapolating across it.
+  50 steps by default.
 
 Both take ``model(x, t) -> v`` with t a host float, so the loop never reads the
 device (no host syncs); ``on_step(i, x, denoised)`` is called after every step.
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .choices import DEFAULT_STEPS, SAMPLER_NAMES
+from .choices import resolve_sampling
 from .fusion import branch_for
 
 VelocityFn = Callable[[torch.Tensor, float], torch.Tensor]
@@ -83,6 +85,20 @@ def sample_ddim(
     return pred
 
 
+def dpm_grid(steps: int, switch_t: float | None = None) -> list[float]:
+    """``steps + 1`` times from 1 to 0, uniform in t like the released schedule, with a point exactly at
+    ``switch_t`` when there are ≥ 2 steps: the steps are shared between (1, switch_t] and (switch_t, 0] in
+    proportion to their lengths, each side uniform. Where ``steps × (1 − switch_t)`` is whole (25, 50, ... for
+    the released 0.2) this is the plain uniform grid."""
+    if switch_t is None or steps < 2 or not 0.0 < switch_t < 1.0:
+        return [1.0 - i / steps for i in range(steps)] + [0.0]
+    above = min(steps - 1, max(1, round(steps * (1.0 - switch_t))))
+    below = steps - above
+    upper = [1.0 - (1.0 - switch_t) * i / above for i in range(above)]
+    lower = [switch_t * (1.0 - i / below) for i in range(below)]
+    return upper + lower + [0.0]  # lower[0] is switch_t itself, exactly
+
+
 def sample_dpmpp_2m(
     model: VelocityFn,
     x: torch.Tensor,
@@ -90,12 +106,16 @@ def sample_dpmpp_2m(
     switch_t: float | None = None,
     on_step: StepCallback | None = None,
     inpaint: Inpainting | None = None,
+    grid: list[float] | None = None,
 ) -> torch.Tensor:
-    """DPM-Solver++(2M) from t = 1 to t = 0 in ``steps`` model calls on the released (uniform-t) grid."""
-    grid = torch.linspace(1, 0, steps + 1).double()
-    alphas, sigmas = torch.cos(grid * math.pi / 2).tolist(), torch.sin(grid * math.pi / 2).tolist()
+    """DPM-Solver++(2M) from t = 1 to t = 0 in ``steps`` model calls on ``dpm_grid(steps, switch_t)``
+    (or an explicit decreasing ``grid`` of ``steps + 1`` times from 1 to 0)."""
+    times = dpm_grid(steps, switch_t) if grid is None else [float(t) for t in grid]
+    if len(times) != steps + 1 or times[0] != 1.0 or times[-1] != 0.0:
+        raise ValueError("the grid must hold steps + 1 times from 1 to 0")
+    alphas = [math.cos(t * math.pi / 2) for t in times]
+    sigmas = [math.sin(t * math.pi / 2) for t in times]
     alphas[0], sigmas[-1], alphas[-1] = max(alphas[0], 0.0), 0.0, 1.0
-    times = grid.tolist()
     announce_schedule(model, times[:steps])
     # λ = log(α/σ); at t = 1 α is ~6e-17 in float64, so λ stays finite (≈ −37) and the first step is plain DDIM
     lambdas = [math.log(max(a, 1e-30) / s) if s > 0 else math.inf for a, s in zip(alphas, sigmas, strict=True)]
@@ -132,10 +152,8 @@ def run_sampler(
     on_step: StepCallback | None = None,
     inpaint: Inpainting | None = None,
 ) -> torch.Tensor:
-    """Sample a clean latent from ``noise`` with the named sampler (``SAMPLER_NAMES``)."""
-    if name not in DEFAULT_STEPS:
-        raise ValueError(f"unknown sampler '{name}'; choose one of {', '.join(SAMPLER_NAMES)}")
-    steps = steps or DEFAULT_STEPS[name]
+    """Sample a clean latent from ``noise`` with the named sampler (``SAMPLER_NAMES``), ``steps`` or its default."""
+    name, steps, _ = resolve_sampling(None, steps, name)
     if steps < 1:
         raise ValueError("the sampler needs at least one step")
     if name == "ddim":

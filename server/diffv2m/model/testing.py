@@ -15,11 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .io.official_config import StackSpec, parse_official_config
 from .io.official_export import export_official_config, export_official_state_dict
 from .io.pretrained import save_pretrained
+from .longform import RangeFeatures
 from .stack import DiffV2M
 
 
@@ -100,6 +102,18 @@ def random_stack(spec: StackSpec, seed: int = 0, noise: float = 0.05, emotion_so
         for _, param in sorted(module.named_parameters()):
             param.add_(noise * torch.randn(param.shape, generator=generator))
     return stack.eval()
+
+
+def random_range_features(seconds: int, seed: int = 0) -> RangeFeatures:
+    """Random per-second model inputs of the right shapes and ranges (CLIP-like vectors, histograms, events)."""
+    rng = np.random.default_rng(seed)
+    colour = rng.random((seconds, 3072)).astype(np.float32)
+    return RangeFeatures(
+        clip=(rng.normal(size=(seconds, 512)) * 0.5).astype(np.float32),
+        colour=colour / colour.reshape(seconds, 3, 1024).sum(-1).repeat(1024, axis=1),
+        scene_cut=(rng.random(seconds) > 0.8).astype(np.float32),
+        visual_beat=rng.random(seconds).astype(np.float32),
+    )
 
 
 def write_tiny_clip(folder: str | Path, seed: int = 0) -> Path:
