@@ -77,7 +77,8 @@ def build_scene(long: bool = False) -> None:
     bpy.context.preferences.addons[MODULE].preferences.server_url = CONFIG["server_url"]
     bpy.ops.wm.save_as_mainfile(filepath=os.path.join(WORK, "project.blend"))
     window, area = sequencer()
-    with bpy.context.temp_override(window=window, area=area, region=sidebar(area)):
+    strips_region = next(r for r in area.regions if r.type == "WINDOW")  # (in the sidebar it zooms the panel)
+    with bpy.context.temp_override(window=window, area=area, region=strips_region):
         bpy.ops.sequencer.view_all()
     bpy.ops.ed.undo_push(message="scene built")
 
