@@ -10,7 +10,7 @@ out before the last frame. performance.py then shapes the dynamics and the timin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -159,22 +159,30 @@ def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until
     keys: list[int] | None = None
     comp = ""
     sustained = style.harmony_voice in SUSTAINED_HARMONY
+    held: list[int] = []  # indices of the held chord's notes, lengthened when the next one enters late
     for bar in bars:
         if bar.start >= until or bar.chord is None:
             continue
-        length = min(bar.end, until) - bar.start
+        # A held chord changes on the bar's first position the band may play (timeline.Bar.entry):
+        # under a picture's cross-rhythm that is the first pulse of the bar, not always its downbeat.
+        entry = bar.entry
+        if entry is None or entry >= until:
+            continue
+        for index in held:
+            notes[index] = replace(notes[index], length=entry - notes[index].time)
+        end = min(bar.end, until)
         # The score opens on the bed already sounding (it starts before the range): music that
         # starts with everything at once from silence has one onset that dwarfs all others.
-        start = -PRE_ROLL if bed is None else bar.start
+        start = -PRE_ROLL if bed is None else entry
         bed = voice_chord(bar.chord, bed, 48 + register, 70 + register, 4)
-        for pitch in bed:
-            notes.append(Note(style.texture, start, length + bar.start - start, pitch, 0.5 * style.velocity, "bed"))
+        held = list(range(len(notes), len(notes) + len(bed)))
+        notes += [Note(style.texture, start, end - start, p, 0.5 * style.velocity, "bed") for p in bed]
         if style.harmony_voice == style.texture:
             continue
         keys = voice_chord(bar.chord, keys, 55 + register, 77 + register, len(bar.chord.tones))
         if sustained:
-            for pitch in keys:
-                notes.append(Note(style.harmony_voice, bar.start, length, pitch, 0.6 * style.velocity, "harmony"))
+            held += range(len(notes), len(notes) + len(keys))
+            notes += [Note(style.harmony_voice, entry, end - entry, p, 0.6 * style.velocity, "harmony") for p in keys]
             continue
         if bar.index <= 0 or bar.index % 4 == 0:
             comp = _pick(COMPING[bar.level], rng)
