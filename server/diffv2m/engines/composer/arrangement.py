@@ -24,6 +24,7 @@ from .patterns import (
     BACKBEAT,
     BASS_LINES,
     COMPING,
+    DISPLACED,
     DRUM_PATTERNS,
     FILLS,
     HALF_TIME,
@@ -86,13 +87,21 @@ def _is_fill_bar(bars: list[Bar], index: int) -> bool:
     return before_cut or (bar.level >= 2 and bar.index % 8 == 7)
 
 
+def drum_bar(style: Style, bar: Bar) -> dict[str, str]:
+    """The bar's groove: the family's (or the half-time feel's), displaced on the takes that displace."""
+    family = "half_time" if bar.half_time else style.drums
+    if style.displaced and bar.level in DISPLACED.get(family, {}):
+        return DISPLACED[family][bar.level]
+    return HALF_TIME[bar.level] if bar.half_time else DRUM_PATTERNS[style.drums][bar.level]
+
+
 def drum_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until: float) -> list[Note]:
     notes = []
     backbeat = BACKBEAT[style.drums]
     for index, bar in enumerate(bars):
         if bar.start >= until:
             break
-        pattern = dict(HALF_TIME[bar.level]) if bar.half_time else dict(DRUM_PATTERNS[style.drums][bar.level])
+        pattern = dict(drum_bar(style, bar))
         if bar.half_time and "snare" in pattern:
             pattern[backbeat] = pattern.pop("snare")
         fill = _is_fill_bar(bars, index)
