@@ -1,4 +1,5 @@
-"""Who leads a section's rhythm (grid.Section.lead) and where its bars may play (timeline.articulated_positions)."""
+"""Who leads a section's rhythm (grid.Section.lead), where its bars may play (timeline.articulated_positions),
+and the break before a cut off the grid (accents.break_before_off_grid_cuts)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import numpy as np
 import pytest
 from composer_checks import frame_quantised_pulse, recall
 
-from diffv2m.engines.composer.grid import TOLERANCE, fit_grid
-from diffv2m.engines.composer.timeline import POSITIONS, Bar, build_bars, line_notes
+from diffv2m.engines.composer.accents import break_before_off_grid_cuts
+from diffv2m.engines.composer.grid import SHORTEST_BEAT, TOLERANCE, fit_grid
+from diffv2m.engines.composer.timeline import POSITIONS, Bar, Note, build_bars, line_notes
 
 HAPPY = (100.0, 118.0, 136.0)
 FRAME = 1.0 / 25.0
@@ -64,3 +66,22 @@ def test_a_note_on_a_position_the_bar_forbids_enters_late():
     assert line_notes(bar, "R-------") == [(0.75, 1.25, "R")]
     assert line_notes(bar, "R---F---") == [(0.75, 0.25, "R"), (1.5, 0.5, "F")]
     assert line_notes(bar, "R.......") == []  # nothing to enter on within the note: nothing plays
+
+
+def test_the_groove_breaks_before_a_cut_off_the_grid_and_the_chords_ring_on():
+    grid = fit_grid(np.zeros(0), np.zeros(0), np.zeros(0), 8.0, HAPPY)
+    bars = build_bars(grid)
+    lattice = played(bars)
+    cut = float(lattice[12] + lattice[13]) / 2  # between two eighths: off the grid
+    groove = [Note("kick", float(t), 0.0) for t in lattice] + [
+        Note("bass_sub", float(t), 0.2, 40, part="bass") for t in lattice
+    ]
+    held = [Note("pad_warm", bars[1].start, 2.0, 60, part="bed")]
+    kept = break_before_off_grid_cuts(groove + held, bars, np.array([cut]))
+    window = (cut - SHORTEST_BEAT * grid.sections[0].beat, cut - TOLERANCE)
+    dropped = [n for n in groove if window[0] <= n.time < window[1]]
+    assert dropped and all(n not in kept for n in dropped)  # the band stops before the cut...
+    assert held[0] in kept  # ...the chord rings on through it...
+    assert len(kept) == len(groove) + 1 - len(dropped)  # ...and everything else plays
+    on_grid = break_before_off_grid_cuts(groove, bars, np.array([float(lattice[12])]))
+    assert on_grid == groove  # a cut on the grid is met by the groove itself

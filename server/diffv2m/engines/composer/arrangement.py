@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ...features.types import VideoFeatures
-from .accents import accent_notes
+from .accents import accent_notes, break_before_off_grid_cuts
 from .grid import TOLERANCE, BeatGrid
 from .harmony import bass_pitch, choose_progressions, chord_on, chord_size, voice_chord
 from .melody import melody_for_section
@@ -292,13 +292,14 @@ def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, du
                         note.voice, note.time, min(note.length, until - note.time), note.pitch, note.velocity, "melody"
                     )
                 )
+    cuts = np.asarray(features.cut_times, np.float64)
+    notes = break_before_off_grid_cuts(notes, bars, cuts)  # the final chord and the hits come after
     if ending is not None:
         notes += final_chord(bars, style, ending, duration)
     notes += riser_notes(bars, grid, levels)
     # The picture keeps its hits while the final chord rings, until LAST_HIT before the end; a cut
     # there still gets its hit, the final one, faded with the tail (performance.release_tail).
     last_hit = duration - LAST_HIT
-    cuts = np.asarray(features.cut_times, np.float64)
     accents = [
         n
         for n in accent_notes(notes, bars, features, style, duration)
