@@ -59,7 +59,9 @@ class Bar:
             return None
         if self.allowed is not None and position not in self.allowed:
             return None
-        return float(self.beats[local] + half * self.beat * self.swing)
+        # The off-beat divides this beat's own interval (under a tempo ramp beats differ; ramps.py).
+        interval = self.beats[local + 1] - self.beats[local] if local + 1 < self.beats.size else self.beat
+        return float(self.beats[local] + half * interval * self.swing)
 
     @property
     def entry(self) -> float | None:
