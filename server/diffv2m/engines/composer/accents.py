@@ -5,7 +5,8 @@ already has a broadband drum there (patterns.STRONG_DRUMS); an event off the
 lattice gets a hit and a short chord stab exactly on it; every cut gets a
 cymbal and a kick. Events are served strongest first, and an off-lattice event
 close to a hit already there shares it, so a flickering picture cannot turn
-the score into a drum roll.
+the score into a drum roll. A cut off the lattice gets a held moment before it
+(the groove stops, the chords ring on).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import bisect
 import numpy as np
 
 from ...features.types import VideoFeatures
-from .grid import TOLERANCE
+from .grid import SHORTEST_BEAT, TOLERANCE
 from .harmony import voice_chord
-from .patterns import ACCENT_DRUM, ACCENT_VELOCITY, STRONG_DRUMS
+from .patterns import ACCENT_DRUM, ACCENT_VELOCITY, STRONG_DRUMS, SUSTAINED_HARMONY
 from .style import Style
 from .timeline import POSITIONS, Bar, Note
 
@@ -32,6 +33,7 @@ STAB_VOICE = {
 MIN_EVENT_STRENGTH = 0.15  # weaker off-grid events are left to the groove
 CRASH_GAP = 2.0  # seconds between cut cymbals at least
 ACCENT_GAP = 0.1  # seconds: an off-lattice event this close to a hit shares it
+HELD_PARTS = frozenset({"bed", "fx"})  # what rings on through the break before an off-grid cut
 
 
 def _lattice(bars: list[Bar]) -> np.ndarray:
@@ -93,6 +95,27 @@ def accent_notes(
             added.append(Note("kick", anchor, 0.0, 0, 0.9 * style.velocity))
             onsets.add(anchor)
     return added
+
+
+def break_before_off_grid_cuts(notes: list[Note], bars: list[Bar], cuts: np.ndarray) -> list[Note]:
+    """A held moment into every cut that falls off the lattice: the groove stops SHORTEST_BEAT of a beat
+    before it (the held chords ring on), so the cut's own hit lands after a breath, not as a flam
+    against a groove hit or a shorter beat than the grid allows (grid.SHORTEST_BEAT)."""
+    lattice = _lattice(bars)
+    starts = np.array([bar.start for bar in bars]) if bars else np.zeros(0)
+    windows = []
+    for cut in (float(c) for c in cuts):
+        if not bars or (lattice.size and np.min(np.abs(lattice - cut)) <= TOLERANCE):
+            continue
+        bar = bars[max(0, int(np.searchsorted(starts, cut, side="right")) - 1)]
+        windows.append((cut - SHORTEST_BEAT * bar.beat, cut - TOLERANCE))
+    if not windows:
+        return notes
+    return [
+        n
+        for n in notes
+        if n.part in HELD_PARTS or n.voice in SUSTAINED_HARMONY or not any(lo <= n.time < hi for lo, hi in windows)
+    ]
 
 
 def _strengths(features: VideoFeatures) -> np.ndarray:

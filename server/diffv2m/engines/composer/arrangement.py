@@ -10,12 +10,12 @@ out before the last frame. performance.py then shapes the dynamics and the timin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ...features.types import VideoFeatures
-from .accents import accent_notes
+from .accents import accent_notes, break_before_off_grid_cuts
 from .grid import TOLERANCE, BeatGrid
 from .harmony import bass_pitch, choose_progressions, chord_on, chord_size, voice_chord
 from .melody import melody_for_section
@@ -24,6 +24,7 @@ from .patterns import (
     BACKBEAT,
     BASS_LINES,
     COMPING,
+    DISPLACED,
     DRUM_PATTERNS,
     FILLS,
     HALF_TIME,
@@ -86,13 +87,21 @@ def _is_fill_bar(bars: list[Bar], index: int) -> bool:
     return before_cut or (bar.level >= 2 and bar.index % 8 == 7)
 
 
+def drum_bar(style: Style, bar: Bar) -> dict[str, str]:
+    """The bar's groove: the family's (or the half-time feel's), displaced on the takes that displace."""
+    family = "half_time" if bar.half_time else style.drums
+    if style.displaced and bar.level in DISPLACED.get(family, {}):
+        return DISPLACED[family][bar.level]
+    return HALF_TIME[bar.level] if bar.half_time else DRUM_PATTERNS[style.drums][bar.level]
+
+
 def drum_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until: float) -> list[Note]:
     notes = []
     backbeat = BACKBEAT[style.drums]
     for index, bar in enumerate(bars):
         if bar.start >= until:
             break
-        pattern = dict(HALF_TIME[bar.level]) if bar.half_time else dict(DRUM_PATTERNS[style.drums][bar.level])
+        pattern = dict(drum_bar(style, bar))
         if bar.half_time and "snare" in pattern:
             pattern[backbeat] = pattern.pop("snare")
         fill = _is_fill_bar(bars, index)
@@ -159,22 +168,30 @@ def harmony_notes(bars: list[Bar], style: Style, rng: np.random.Generator, until
     keys: list[int] | None = None
     comp = ""
     sustained = style.harmony_voice in SUSTAINED_HARMONY
+    held: list[int] = []  # indices of the held chord's notes, lengthened when the next one enters late
     for bar in bars:
         if bar.start >= until or bar.chord is None:
             continue
-        length = min(bar.end, until) - bar.start
+        # A held chord changes on the bar's first position the band may play (timeline.Bar.entry):
+        # under a picture's cross-rhythm that is the first pulse of the bar, not always its downbeat.
+        entry = bar.entry
+        if entry is None or entry >= until:
+            continue
+        for index in held:
+            notes[index] = replace(notes[index], length=entry - notes[index].time)
+        end = min(bar.end, until)
         # The score opens on the bed already sounding (it starts before the range): music that
         # starts with everything at once from silence has one onset that dwarfs all others.
-        start = -PRE_ROLL if bed is None else bar.start
+        start = -PRE_ROLL if bed is None else entry
         bed = voice_chord(bar.chord, bed, 48 + register, 70 + register, 4)
-        for pitch in bed:
-            notes.append(Note(style.texture, start, length + bar.start - start, pitch, 0.5 * style.velocity, "bed"))
+        held = list(range(len(notes), len(notes) + len(bed)))
+        notes += [Note(style.texture, start, end - start, p, 0.5 * style.velocity, "bed") for p in bed]
         if style.harmony_voice == style.texture:
             continue
         keys = voice_chord(bar.chord, keys, 55 + register, 77 + register, len(bar.chord.tones))
         if sustained:
-            for pitch in keys:
-                notes.append(Note(style.harmony_voice, bar.start, length, pitch, 0.6 * style.velocity, "harmony"))
+            held += range(len(notes), len(notes) + len(keys))
+            notes += [Note(style.harmony_voice, entry, end - entry, p, 0.6 * style.velocity, "harmony") for p in keys]
             continue
         if bar.index <= 0 or bar.index % 4 == 0:
             comp = _pick(COMPING[bar.level], rng)
@@ -275,13 +292,14 @@ def arrange(grid: BeatGrid, features: VideoFeatures, style: Style, seed: int, du
                         note.voice, note.time, min(note.length, until - note.time), note.pitch, note.velocity, "melody"
                     )
                 )
+    cuts = np.asarray(features.cut_times, np.float64)
+    notes = break_before_off_grid_cuts(notes, bars, cuts)  # the final chord and the hits come after
     if ending is not None:
         notes += final_chord(bars, style, ending, duration)
     notes += riser_notes(bars, grid, levels)
     # The picture keeps its hits while the final chord rings, until LAST_HIT before the end; a cut
     # there still gets its hit, the final one, faded with the tail (performance.release_tail).
     last_hit = duration - LAST_HIT
-    cuts = np.asarray(features.cut_times, np.float64)
     accents = [
         n
         for n in accent_notes(notes, bars, features, style, duration)

@@ -20,6 +20,7 @@ from .grid import BeatGrid, fit_grid
 from .midi import score_midi
 from .orchestration import Orchestra, orchestrate
 from .performance import release_tail
+from .ramps import ramp_tempo_changes
 from .render import render
 from .sampled import render_sampled
 from .soundfont import NUMPY_SYNTHESIS, load_bank
@@ -123,6 +124,7 @@ class ComposerEngine:
             (style.tempo_low, style.tempo_target, style.tempo_high),
             style.half_time,
         )
+        ramp_tempo_changes(grid.sections, style.tempo_low, style.tempo_high)
         progress("generating", 0.1)
         score = arrange(grid, features, style, request.seed, duration)
         progress("generating", 0.2)

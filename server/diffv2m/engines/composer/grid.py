@@ -24,6 +24,10 @@ TOLERANCE = 0.035  # an event "is on" a grid point within this many seconds
 MIN_SECTION = 1.0  # shots shorter than this share their neighbour's grid
 SHORTEST_BEAT = 0.75  # no beat across a section boundary is shorter than this share of the beat
 MIN_EVENTS = 4  # a section needs this many events for a pulse of its own
+# Who leads the rhythm of a section (Section.lead; timeline.articulated_positions applies it).
+STRONG_PULSE = 0.6  # Pulse.score from which the picture's pulse sets the music's rhythm
+BUSY_PICTURE = 0.5  # events per beat, cuts aside, from which a picture without a pulse leads with its hits
+LOOSE_STRENGTH = 0.15  # weaker events are left to the groove (as accents.MIN_EVENT_STRENGTH)
 SLOWEST_BEAT, FASTEST_BEAT = 60.0 / 48.0, 60.0 / 200.0  # beat periods allowed, seconds
 FASTEST_EIGHTHS = 60.0 / 150.0  # above 150 BPM the lattice stays on quarter notes
 _TRAIN_RATE = 500.0  # Hz of the event impulse train used for autocorrelation
@@ -47,6 +51,10 @@ class Section:
     beats: np.ndarray = field(default_factory=lambda: np.zeros(0))
     downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0))
     half_time: bool = False  # the arrangement should feel it at half speed
+    pulse_phase: float = 0.0  # time of one visual pulse (seconds from the range start), when there is a pulse
+    # Who leads the rhythm: "pulse" (a strong visual pulse: the band plays on it), "hits" (a busy
+    # picture without one: a half-time groove under its hits) or "groove" (the mood's own patterns).
+    lead: str = "groove"
 
     @property
     def tempo(self) -> float:
@@ -318,9 +326,10 @@ def fit_grid(
         reference = _reference(sections, target, low, high)
         own = _pulse_section(pulse or whole, start if pulse else 0.0, reference, low, high)
         cut_at_start, cut_at_end = index > 0, index < len(spans) - 1
-        if own is not None:
+        source = pulse or whole
+        if own is not None and source is not None:
             beat, steps, phase = own
-            period: float | None = (pulse or whole).period  # type: ignore[union-attr]
+            period: float | None = source.period
         else:
             period = None
             # The next cut the grid should land on: the section's end, or one that joined it.
@@ -350,10 +359,22 @@ def fit_grid(
             offset = _bar_offset(beats, times[inside], weights[inside])
         section = Section(start, end, beat, period, steps, beats, beats[offset::4])
         section.half_time = half_time_style and section.tempo > high * 1.15
+        if period is not None and source is not None and source.score >= STRONG_PULSE:
+            section.pulse_phase, section.lead = source.phase + (start if pulse else 0.0), "pulse"
+        elif _loose_events(times[inside], weights[inside], cuts) * beat / (end - start) >= BUSY_PICTURE:
+            section.lead, section.half_time = "hits", True
         sections.append(section)
 
     _separate_boundaries(sections)
     return BeatGrid(sections, duration)
+
+
+def _loose_events(times: np.ndarray, weights: np.ndarray, cuts: np.ndarray) -> int:
+    """How many of ``times`` are events of their own: not a cut, and strong enough to be heard."""
+    heard = weights >= LOOSE_STRENGTH
+    if cuts.size and times.size:
+        heard &= np.min(np.abs(times[:, None] - cuts[None, :]), axis=1) > TOLERANCE
+    return int(np.count_nonzero(heard))
 
 
 def _separate_boundaries(sections: list[Section]) -> None:

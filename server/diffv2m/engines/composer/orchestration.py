@@ -129,7 +129,7 @@ MIX: dict[str, PartMix] = {
     "bass": PartMix(0.0, 0.04, 0.0, 0.35),
     "bed": PartMix(0.0, 0.5, 0.9, 0.2),
     "harmony": PartMix(-0.3, 0.32, 0.8, 0.1),
-    "melody": PartMix(0.2, 0.35, 0.0, 0.0),
+    "melody": PartMix(0.3, 0.35, 0.0, 0.0),
     "stabs": PartMix(0.3, 0.4, 0.6, 0.0),
     "fx": PartMix(0.0, 0.5, 0.0, 0.0),
 }

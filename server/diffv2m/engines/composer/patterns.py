@@ -60,6 +60,33 @@ HALF_TIME: dict[int, DrumBar] = {
     3: {"kick": "X..o..o.", "snare": "....X...", "hat": "xoxoxoxo"},
 }
 
+# The odd seeds' take of the slow families (and of the half-time feel): the same kit, displaced.
+# Kicks and backbeats move to the off-beats before beats 2 and 4 (a 3+3+2 feel), the hats or shaker
+# to the off-beats, so a take differs from its neighbour in *where* the groove strikes, not only in
+# key and sound: a slow mood's narrow tempo range often leaves two takes the same grid.
+DISPLACED: dict[str, dict[int, DrumBar]] = {
+    "sparse": {
+        1: {"kick": "x.....o.", "rim": "...o...."},
+        2: {"kick": "x.....o.", "rim": "...o...o", "hat": ".o.o.o.o"},
+        3: {"kick": "x..o..o.", "snare": "....x...", "rim": "...o...o", "hat": ".o.o.o.o"},
+    },
+    "brushed": {
+        1: {"kick": "x.......", "rim": "......o.", "shaker": ".o.o.o.o"},
+        2: {"kick": "x.....o.", "rim": "...o...o", "shaker": "o.o.o.o."},
+        3: {"kick": "x..o..o.", "rim": "...x...x", "shaker": "o.o.o.o.", "hat": ".o.o.o.o"},
+    },
+    "tom_pulse": {
+        1: {"kick": "X.....x.", "tom_low": "o..o..o."},
+        2: {"kick": "X..x..X.", "tom_low": "o..o..o.", "rim": "....o..."},
+        3: {"kick": "X..x..X.", "tom_low": "o.oo.oo.", "tom_mid": "...x...x", "snare": "....X..."},
+    },
+    "half_time": {
+        1: {"kick": "X.....x.", "snare": "....x...", "hat": ".o.o.o.o"},
+        2: {"kick": "X..x....", "snare": "....X..o", "hat": ".o.o.o.o"},
+        3: {"kick": "X..x..x.", "snare": "....X...", "hat": ".oxo.oxo"},
+    },
+}
+
 # Fills replace the second half of a bar (positions 4..7) before a cut and every
 # eighth bar; "backbeat" stands for the family's backbeat drum.
 FILLS: dict[int, DrumBar] = {

@@ -44,6 +44,7 @@ PAIRS = ((0, 1), (2, 3), (4, 5), (6, 7), (10, 11), (12, 13), (14, 15))
 RELEASE_CAP = {"bass": 0.5, "bed": 1.2, "harmony": 1.0, "melody": 0.8, "stabs": 0.8}
 FLAM = 0.06  # seconds: the closest two strokes of one kit piece are played
 DRUM_RING, CYMBAL_RING = 0.5, 1.6  # seconds a kit hit sounds before its note-off
+OPENING_SWELL = 1.0  # seconds over which the bed swells in at the start of the range (swell_in)
 # Event order within one sample: tail cuts and note-offs, then program changes, then note-ons.
 KILL, OFF, PROGRAM, ON = 0, 1, 2, 3
 
@@ -61,12 +62,12 @@ def _velocity(velocity: float) -> int:
     return int(np.clip(round(127 * velocity), 1, 127))
 
 
-def _drum_events(notes: list[Note], length: int) -> list[Event]:
+def _drum_events(notes: list[Note], length: int, lead: int) -> list[Event]:
     """Kit hits; a piece struck again within FLAM of its last hit is played once (a flam, not two onsets)."""
     events: list[Event] = []
     last_hit: dict[str, int] = {}
     for note in sorted(notes, key=lambda n: (n.time, -n.velocity)):
-        start = round(note.time * SR)
+        start = round(note.time * SR) + lead
         if not 0 <= start < length or start - last_hit.get(note.voice, -length) < FLAM * SR:
             continue
         last_hit[note.voice] = start
@@ -83,14 +84,18 @@ def _drum_events(notes: list[Note], length: int) -> list[Event]:
     return events
 
 
-def part_events(notes: list[Note], part: str, orchestra: Orchestra, length: int) -> list[Event]:
-    """The MIDI events of one part, sorted (see PAIRS for how chords take channels)."""
+def part_events(notes: list[Note], part: str, orchestra: Orchestra, length: int, lead: int = 0) -> list[Event]:
+    """The MIDI events of one part, sorted (see PAIRS for how chords take channels).
+
+    Sample 0 is ``lead`` samples before the range starts (notes that start before it, such as the
+    opening bed, are struck there); ``length`` counts from sample 0.
+    """
     if part == "drums":
-        return sorted(_drum_events(notes, length), key=lambda e: (e.sample, e.kind))
+        return sorted(_drum_events(notes, length, lead), key=lambda e: (e.sample, e.kind))
     done: list[Event] = []
     groups: dict[int, list[Note]] = {}
     for note in notes:  # notes that start together (a chord) share a pair of channels
-        groups.setdefault(max(0, round(note.time * SR)), []).append(note)
+        groups.setdefault(max(0, round(note.time * SR) + lead), []).append(note)
     pending: list[list[Event]] = [[] for _ in PAIRS]  # each pair's note-offs and tail cut still to come
     release = round(RELEASE_CAP.get(part, 1.0) * SR)
     sides = 2 if mix_of(part).width > 0 else 1
@@ -108,7 +113,7 @@ def part_events(notes: list[Note], part: str, orchestra: Orchestra, length: int)
         last_stop = start
         for rank, note in enumerate(sorted(groups[start], key=lambda n: n.pitch)):
             channel = PAIRS[pair][rank % sides]
-            stop = max(start + 1, round((note.time + max(note.length, 0.02)) * SR))
+            stop = max(start + 1, round((note.time + max(note.length, 0.02)) * SR) + lead)
             done.append(Event(start, ON, channel, note.pitch, _velocity(note.velocity)))
             pending[pair].append(Event(stop, OFF, channel, note.pitch, 0))
             last_stop = max(last_stop, stop)
@@ -116,7 +121,8 @@ def part_events(notes: list[Note], part: str, orchestra: Orchestra, length: int)
     for events in pending:
         done += events
     for start, program in orchestra.programs.get(part, []):
-        done += [Event(max(0, round(start * SR)), PROGRAM, c, program, 0) for pair in PAIRS for c in pair]
+        sample = round(start * SR) + lead if start > 0 else 0  # the first program is set before any note
+        done += [Event(sample, PROGRAM, c, program, 0) for pair in PAIRS for c in pair]
     return sorted(done, key=lambda e: (e.sample, e.kind))
 
 
@@ -140,14 +146,20 @@ def _setup(bank: LoadedBank, part: str, orchestra: Orchestra) -> None:
 
 
 def render_part(bank: LoadedBank, notes: list[Note], part: str, orchestra: Orchestra, length: int) -> np.ndarray:
-    """(length, 2) interleaved float32 stem of one part."""
-    stem = np.zeros((length, 2), np.float32)
+    """(length, 2) interleaved float32 stem of one part.
+
+    Notes that start before the range (the opening bed) are rendered from their start and the
+    samples before the range dropped, so the file opens on them already sounding, not on their attack.
+    """
+    lead = max(0, -round(min((n.time for n in notes), default=0.0) * SR))
+    stem = np.zeros((length + lead, 2), np.float32)
     view = memoryview(stem.reshape(-1)).cast("B")
     frame = 8  # bytes per stereo float32 frame
     synth = bank.synth
     _setup(bank, part, orchestra)
     position = 0
-    for event in part_events(notes, part, orchestra, length):
+    length += lead
+    for event in part_events(notes, part, orchestra, length, lead):
         if event.sample >= length:
             break
         if event.sample > position:
@@ -164,7 +176,7 @@ def render_part(bank: LoadedBank, notes: list[Note], part: str, orchestra: Orche
     if position < length:
         synth.generate_simple(length - position, buffer=view[position * frame :])
     synth.sounds_off()
-    return stem
+    return stem[lead:]
 
 
 def gated_loudness(stem: np.ndarray, stereo: bool = False) -> float:
@@ -238,6 +250,8 @@ def render_sampled(
                 stem = _fx_stem(part_notes, length)
             else:
                 stem = render_part(bank, part_notes, part, orchestra, length)
+            if part == "bed":
+                swell_in(stem, OPENING_SWELL)
             level = gated_loudness(stem)
             if not np.isfinite(level):
                 continue
@@ -249,6 +263,16 @@ def render_sampled(
     mixed = master(dry, send, num_samples, brightness, reverb)
     del send
     return bus_limit(mixed)
+
+
+def swell_in(stem: np.ndarray, seconds: float) -> None:
+    """Raise the first ``seconds`` of a (n, 2) stem from silence (raised cosine), in place.
+
+    The bed is already sounding when the range starts; at full level from the first sample an
+    onset detector (and a listener) hears a hit at 0 s that the picture does not have.
+    """
+    size = min(stem.shape[0], round(seconds * SR))
+    stem[:size] *= (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, size, dtype=np.float32)))[:, None]
 
 
 def bus_limit(mix: np.ndarray) -> np.ndarray:

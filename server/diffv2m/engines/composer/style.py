@@ -189,6 +189,7 @@ class Style:
     half_time: bool
     balance: dict[str, float]
     swing: float = 0.5  # the take's groove feel: off-beat eighths at this share of the beat
+    displaced: bool = False  # the take plays the displaced groove of its drum family (patterns.DISPLACED)
 
     @property
     def scale(self) -> tuple[int, ...]:
@@ -215,6 +216,7 @@ def choose_style(emotion: EmotionPreset, seed: int) -> Style:
     lean = (1.0 if seed % 2 else -1.0) * rng.uniform(0.5, 1.0)  # neighbouring seeds lean opposite ways
     target = float(np.clip(target * 2.0 ** (TAKE_TEMPO * lean), low, high))
     swing = SWING[seed % len(SWING)]  # neighbouring seeds always differ in feel
+    displaced = seed % 2 == 1  # ... and in where the groove strikes
 
     def pick(options: tuple[str, ...] | tuple[int, ...]) -> str | int:
         return options[int(rng.integers(len(options)))]
@@ -239,4 +241,5 @@ def choose_style(emotion: EmotionPreset, seed: int) -> Style:
         half_time=row.half_time,
         balance=dict(BALANCE[name]),
         swing=swing,
+        displaced=displaced,
     )

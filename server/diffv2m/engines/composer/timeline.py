@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .grid import BeatGrid, Section
+from .grid import TOLERANCE, BeatGrid, Section
 from .harmony import Chord
 
 POSITIONS = 8  # eighth notes per 4/4 bar
+HALF_NOTES = frozenset((0, 4))  # beats 1 and 3: what a half-time groove under the picture's hits plays
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Bar:
     chord: Chord | None = None
     level: int = 1
     swing: float = 0.5  # where the off-beat eighth sits, as a share of the beat (0.5 = straight)
+    allowed: frozenset[int] | None = None  # the only positions the band may play (articulated_positions)
     extras: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -55,7 +57,16 @@ class Bar:
         local = beat_index - self.first_beat
         if not 0 <= local < self.beats.size or (half and self.steps < 2):
             return None
-        return float(self.beats[local] + half * self.beat * self.swing)
+        if self.allowed is not None and position not in self.allowed:
+            return None
+        # The off-beat divides this beat's own interval (under a tempo ramp beats differ; ramps.py).
+        interval = self.beats[local + 1] - self.beats[local] if local + 1 < self.beats.size else self.beat
+        return float(self.beats[local] + half * interval * self.swing)
+
+    @property
+    def entry(self) -> float | None:
+        """Time of the first position the bar lets the band play (None: none)."""
+        return next((t for p in range(POSITIONS) if (t := self.position_time(p)) is not None), None)
 
     def span(self, position: int, length: int) -> float:
         """Seconds covered by ``length`` eighths starting at ``position`` (cut at the bar end)."""
@@ -103,7 +114,34 @@ def build_bars(grid: BeatGrid, swing: float = 0.5) -> list[Bar]:
             bars.append(Bar(float(chunk[0]), chunk, 0, section.beat, section.steps, number, k, section.half_time))
         for bar in bars[first_bar:]:
             bar.swing = feel
+            bar.allowed = articulated_positions(bar, section)
     return bars
+
+
+def articulated_positions(bar: Bar, section: Section) -> frozenset[int] | None:
+    """The positions of ``bar`` the band may play on, by who leads the section (``Section.lead``).
+
+    "pulse": the picture sets the rhythm. The band plays where its pulse falls, and on the beats
+    when the pulse spans two beats or more (the mood's tempo over a slower picture); nothing in
+    between, so no onset of the music falls where the picture has none but a beat. Where the beat is
+    2/3 of the pulse the band plays the pulse as a cross-rhythm over the bar. "hits": beats 1 and 3,
+    a half-time groove that leaves the room between to the picture's irregular hits (accents.py).
+    "groove": None, every position of the lattice.
+    """
+    if section.lead == "hits":
+        return HALF_NOTES
+    if section.lead != "pulse" or section.pulse is None:
+        return None
+    ratio = section.pulse / section.beat
+    beats_too = ratio > 1.99 and abs(ratio - round(ratio)) < 0.01
+    allowed = []
+    for position in range(POSITIONS):
+        time = bar.position_time(position)
+        if time is not None:
+            offset = (time - section.pulse_phase) / section.pulse
+            if abs(offset - round(offset)) * section.pulse <= TOLERANCE or (beats_too and position % 2 == 0):
+                allowed.append(position)
+    return frozenset(allowed)
 
 
 def parse_pattern(pattern: str) -> list[tuple[int, float]]:
@@ -125,15 +163,18 @@ def parse_line(pattern: str) -> list[tuple[int, int, str]]:
 
 
 def line_notes(bar: Bar, pattern: str) -> list[tuple[float, float, str]]:
-    """(time, seconds, symbol) of a pitched line in ``bar``; notes on missing eighths are dropped and the
-    previous note is held through them instead."""
+    """(time, seconds, symbol) of a pitched line in ``bar``.
+
+    A note on a position the lattice forbids starts on the next position it allows within the note's
+    length (a late entry); where there is none the previous note is held through it instead.
+    """
     result: list[tuple[float, float, str]] = []
     for position, length, symbol in parse_line(pattern):
-        time = bar.position_time(position)
-        if time is None:
-            if result and position % 2 == 1:  # an off-beat the lattice forbids: extend the previous note
-                t, seconds, s = result[-1]
-                result[-1] = (t, seconds + bar.span(position, length), s)
-            continue
-        result.append((time, bar.span(position, length), symbol))
+        entries = ((p, bar.position_time(p)) for p in range(position, min(position + length, POSITIONS)))
+        late = next(((p, t) for p, t in entries if t is not None), None)
+        if late is not None:
+            result.append((late[1], bar.span(late[0], length - (late[0] - position)), symbol))
+        elif result:
+            t, seconds, s = result[-1]
+            result[-1] = (t, seconds + bar.span(position, length), s)
     return result
