@@ -119,9 +119,13 @@ def verdict(ok: bool, on_cpu: bool) -> str:
 
 
 def run_quick(args) -> dict:
+    began = time.perf_counter()
+
+    def stage(what: str) -> None:  # so a run stopped at its time limit still shows how far it got
+        print(f"[{time.perf_counter() - began:6.1f} s] {what}", flush=True)
+
     cuda = torch.cuda.is_available() and not args.quick_on_cpu
     device = "cuda" if cuda else "cpu"
-    started = time.perf_counter()
     if cuda:
         spec, precision, mode, repeats = released_spec(), "bf16", "reduce-overhead", 30
     else:
@@ -139,13 +143,17 @@ def run_quick(args) -> dict:
     frames = one_window_frames(stack)  # a 30.0-s request: one window (issue 13 item 1)
     x = torch.randn(1, stack.transformer.config.io_channels, frames, generator=torch.Generator().manual_seed(0))
     x = x.to(device)
+    stage(f"built on {device}; bf16 vs fp32")
     row["bf16_vs_fp32_rel_rms"] = v_error(spec, device, x)
+    stage(f"bf16 vs fp32: {row['bf16_vs_fp32_rel_rms']}; eager steps")
     velocity = GuidedVelocity(stack.transformer, dummy_conditioning(stack), 3.0)
     row["sdpa"] = sdpa_kernels(velocity, x)
     row["eager_ms"] = per_side(velocity, x, device, repeats)
     cache = (args.cache_dir or Settings(device=device).cache_dir) / CACHE_FOLDER
+    stage(f"eager: {row['eager_ms']}; compiling ({mode}, cache {cache})")
     report = compile_and_warm(stack, mode, "inductor", cache)
     row["compile"] = report.as_dict()
+    stage(f"compile: {report.state} in {report.seconds} s, cache {report.cache}; compiled steps")
     velocity = GuidedVelocity(stack.transformer, dummy_conditioning(stack), 3.0)
     row["compiled_ms"] = per_side(velocity, x, device, repeats)
     worst = max(side["median"] for side in row["compiled_ms"].values())
@@ -156,6 +164,7 @@ def run_quick(args) -> dict:
     with torch.no_grad():
         stack.decode(latent)
         row["vae_decode_ms"] = spread(step_times_ms(lambda: stack.decode(latent), device, 3))["median"]
+    stage(f"compiled: {row['compiled_ms']}; VAE {row['vae_decode_ms']:.1f} ms; end to end")
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     row["e2e_s"] = {f"{s} x{n}": end_to_end_s(stack, velocity, x, s, n, device)
@@ -171,7 +180,7 @@ def run_quick(args) -> dict:
         ),
         f"peak VRAM <= {TARGET_PEAK_GB} GB": verdict(row["peak_memory_GB"] <= TARGET_PEAK_GB, not cuda),
     }
-    row["wall_s"] = time.perf_counter() - started
+    row["wall_s"] = time.perf_counter() - began
     dit = spec.transformer
     row["config"] = (f"{'full size' if cuda else 'reduced'}: DiT {dit['embed_dim']}/{dit['depth']}, VAE channels "
                      f"{spec.vae['decoder_channels']}, {precision}, {frames} frames, CFG batch 2, "
