@@ -100,6 +100,14 @@ def test_a_failing_compile_falls_back_to_eager_and_health_says_why(app_for, capl
     assert any("no compiler here" in record.getMessage() for record in caplog.records)
 
 
+def test_an_unusable_cache_folder_falls_back_to_eager_too(app_for, tmp_path):
+    (tmp_path / "compile").write_text("a file where the compile cache folder should be")
+    with app_for(compile_mode="default", compile_backend="eager") as client:
+        ready = wait_for_state(client, "ready")
+    assert ready["compile"]["state"] == "eager-fallback"
+    assert "FileExistsError" in ready["compile"]["reason"]
+
+
 def test_on_cpu_the_default_is_eager_and_ready_at_once(app_for, monkeypatch):
     monkeypatch.delenv("DIFFV2M_COMPILE", raising=False)
     with app_for() as client:

@@ -23,7 +23,8 @@ What an emotion preset does here (``EMOTION_CONDITIONING``), honestly:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from ..model.choices import DEFAULT_STEPS, SAMPLER_NAMES, STEP_PRESETS, resolve_
 from ..settings import Settings
 from .base import SAMPLE_RATE, GenerationRequest, GenerationResult
 
+log = logging.getLogger(__name__)
 DEFAULT_SAMPLER = "dpmpp-2m"
 PALETTE_WEIGHT = 0.6
 CLIP_HUB_ID = "openai/clip-vit-base-patch32"  # CLIP ViT-B/32, what the paper's features came from
@@ -150,11 +152,18 @@ class DiffV2MEngine:
         """
         if self.state == "ready":
             return
+        from ..model.acceleration import failure_reason
         from ..model.compiled import compile_and_warm
 
-        if self.compile.mode is not None:
-            self.compile = compile_and_warm(self.stack, self.compile.mode, self.compile.backend, self._compile_cache)
-        self.state = "ready"
+        try:
+            if (mode := self.compile.mode) is not None:
+                self.compile = compile_and_warm(self.stack, mode, self.compile.backend, self._compile_cache)
+        except Exception as exc:  # e.g. an unusable cache folder: compiling is never the reason a job fails
+            vars(self.stack.transformer).pop("denoise", None)
+            self.compile = replace(self.compile, state="eager-fallback", reason=failure_reason(exc))
+            log.warning("The DiT's warm-up failed (%s); running it eagerly", self.compile.reason)
+        finally:
+            self.state = "ready"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiffV2MEngine:
