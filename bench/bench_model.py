@@ -1,6 +1,7 @@
 """Speed and memory of the Diff-V2M model stack, with random weights (the numbers do not depend on them).
 
     PYTHONPATH=server python bench/bench_model.py [--device cpu|cuda] [--json OUT.json]
+    PYTHONPATH=server python bench/bench_model.py --quick   # one bf16 run, <= 8 min on an H100/H200 (bench_quick.py)
 
 CPU (always): a reduced DiT (``--cpu-width/--cpu-depth``; full size does not fit a
 2-core budget) with the released window (645 latent frames, 30 s) and the
@@ -35,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
-from diffv2m.model.acceleration import PRECISIONS, dummy_conditioning, prepare_for_inference
+from diffv2m.model.acceleration import PRECISIONS, compile_denoise, dummy_conditioning, prepare_for_inference
 from diffv2m.model.choices import DEFAULT_STEPS
 from diffv2m.model.guidance import GuidedVelocity
 from diffv2m.model.io.weights import build_on_meta
@@ -47,11 +48,11 @@ WINDOW_SECONDS = 645 * 2048 / 44100
 DENSE_BF16_PEAK = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "4090": 165e12}
 
 
-def released_spec(width: int = 1536, depth: int = 24, heads: int = 24):
+def released_spec(width: int = 1536, depth: int = 24, heads: int = 24, vae_channels: int = 128):
     """The released sizes (DiT 1536/24/24, cond 768, rhythm predictor 512/12/8, SAO Oobleck), DiT optionally
     reduced (a reduced DiT gets tokens of at most its own width, so its query heads still cover the kv heads)."""
     return tiny_spec(embed_dim=width, depth=depth, num_heads=heads, cond_dim=min(768, width), predictor=(512, 12, 8),
-                     vae_channels=128, latent_dim=64)  # fmt: skip
+                     vae_channels=vae_channels, latent_dim=64)  # fmt: skip
 
 
 def flops_per_cfg_step(spec, per_run_constants: bool = True) -> float:
@@ -84,11 +85,14 @@ def timed(function, device: str, repeats: int = 1) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def build(spec, device: str, precision: str, compile_mode: str | None) -> DiffV2M:
+def build(spec, device: str, precision: str, compile_mode: str | None = None) -> DiffV2M:
     torch.manual_seed(0)
     with torch.device(device if device.startswith("cuda") else "cpu"):
         stack = DiffV2M.from_spec(copy.deepcopy(spec))
-    return prepare_for_inference(stack, device, precision, compile_mode)
+    stack = prepare_for_inference(stack, device, precision)
+    if compile_mode:
+        compile_denoise(stack, compile_mode)
+    return stack
 
 
 @torch.no_grad()
@@ -136,7 +140,7 @@ def measure(stack: DiffV2M, device: str, step_repeats: int, generations: dict[st
 def cpu_part(args) -> dict:
     torch.set_num_threads(args.threads)
     spec = released_spec(args.cpu_width, args.cpu_depth, args.cpu_width // 64)
-    stack = build(spec, "cpu", "fp32", None)
+    stack = build(spec, "cpu", "fp32")
     params = sum(p.numel() for p in stack.transformer.parameters())
     compared = side_by_side(stack, "cpu")
     print(f"CPU side by side, reduced DiT {args.cpu_width}/{args.cpu_depth} ({params / 1e6:.1f} M), fp32, "
@@ -191,6 +195,8 @@ def print_gpu_part(args, report: dict) -> None:
 
 
 def main() -> int:
+    from bench_quick import add_arguments, run_quick  # bench/ is on sys.path when run as a script
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cpu-width", type=int, default=384)
     parser.add_argument("--cpu-depth", type=int, default=6)
@@ -200,7 +206,13 @@ def main() -> int:
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--side-by-side-only", action="store_true", help="on CPU, only the plain-vs-prepared step")
     parser.add_argument("--json", type=Path)
+    add_arguments(parser)
     args = parser.parse_args()
+    if args.quick:
+        report = run_quick(args)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        return 0
     report = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
               "torch": torch.__version__}  # fmt: skip
     plain, prepared = (flops_per_cfg_step(released_spec(), reuse) / 1e12 for reuse in (False, True))

@@ -63,8 +63,11 @@ class Settings:
     # The DiT's precision (model/acceleration.py PRECISIONS): bf16, bf16-fp32-residual, fp16, fp32; None: bf16 on
     # CUDA, fp32 elsewhere. FP8 is refused with a sentence.
     precision: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_PRECISION") or None)
-    # A torch.compile mode for the DiT on CUDA (e.g. reduce-overhead: CUDA graphs); None: eager.
-    compile_mode: str | None = field(default_factory=lambda: os.environ.get("DIFFV2M_COMPILE") or None)
+    # torch.compile of the DiT (model/compiled.py): auto = reduce-overhead (CUDA graphs) on CUDA, eager elsewhere;
+    # off; or a torch.compile mode, used on any device. Its cache lives in cache_dir/compile.
+    compile_mode: str = field(default_factory=lambda: os.environ.get("DIFFV2M_COMPILE") or "auto")
+    # The torch.compile backend (a name torch._dynamo knows): inductor unless testing the path.
+    compile_backend: str = field(default_factory=lambda: os.environ.get("DIFFV2M_COMPILE_BACKEND") or "inductor")
     # Long ranges: 0 = each window continues the previous one; N = all windows denoised together, N per
     # forward (docs/model.md, "Any duration").
     window_batch: int = field(default_factory=lambda: int(_env_number("DIFFV2M_WINDOW_BATCH", "0", int)))

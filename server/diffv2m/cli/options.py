@@ -31,7 +31,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--precision", help="the DiT's precision: auto, bf16, bf16-fp32-residual, fp16 or fp32 (DIFFV2M_PRECISION)"
     )
-    group.add_argument("--compile", help="torch.compile mode for the DiT on CUDA: reduce-overhead (DIFFV2M_COMPILE)")
+    group.add_argument(
+        "--compile",
+        help="torch.compile of the DiT: auto (CUDA graphs on CUDA, eager elsewhere), off, or a torch.compile mode "
+        "(DIFFV2M_COMPILE)",
+    )
+    group.add_argument("--compile-backend", help="torch.compile backend: inductor (DIFFV2M_COMPILE_BACKEND)")
     group.add_argument(
         "--window-batch",
         type=int,
@@ -58,6 +63,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ("emotion_source", "emotion_source"),
         ("precision", "precision"),
         ("compile", "compile_mode"),
+        ("compile_backend", "compile_backend"),
         ("window_batch", "window_batch"),
         ("sound_bank", "sound_bank"),
         ("cache_dir", "cache_dir"),

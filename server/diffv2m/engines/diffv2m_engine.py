@@ -23,7 +23,8 @@ What an emotion preset does here (``EMOTION_CONDITIONING``), honestly:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from ..model.choices import DEFAULT_STEPS, SAMPLER_NAMES, STEP_PRESETS, resolve_
 from ..settings import Settings
 from .base import SAMPLE_RATE, GenerationRequest, GenerationResult
 
+log = logging.getLogger(__name__)
 DEFAULT_SAMPLER = "dpmpp-2m"
 PALETTE_WEIGHT = 0.6
 CLIP_HUB_ID = "openai/clip-vit-base-patch32"  # CLIP ViT-B/32, what the paper's features came from
@@ -112,8 +114,18 @@ class DiffV2MEngine:
     name = "diffv2m"
 
     def __init__(
-        self, stack: Any, device: str, clip: Any = None, sampler: str = DEFAULT_SAMPLER, window_batch: int = 0
+        self,
+        stack: Any,
+        device: str,
+        clip: Any = None,
+        sampler: str = DEFAULT_SAMPLER,
+        window_batch: int = 0,
+        compile_mode: str | None = None,
+        compile_backend: str = "inductor",
+        compile_cache: Path | None = None,
     ) -> None:
+        from ..model.compiled import CompileReport
+
         check_sampler(sampler)
         self.stack = stack
         self.device = device
@@ -121,32 +133,74 @@ class DiffV2MEngine:
         self.sampler = sampler
         self.default_steps = DEFAULT_STEPS[sampler]
         self.window_batch = window_batch  # 0: windows continue one another; N: denoised together, N per forward
+        self.compile = CompileReport(
+            compile_mode,
+            compile_backend,
+            str(compile_cache) if compile_cache else None,
+            "pending" if compile_mode else "off",
+        )
+        self._compile_cache = compile_cache
+        self.state = "warming" if compile_mode else "ready"  # /health: warming until warm_up has run
+
+    def warm_up(self) -> None:
+        """Compile the DiT and run it once at every shape (``model/compiled.py``); never raises (a failed
+        compile leaves it eager, with the reason in ``describe``).
+
+        The registry calls this in the job worker's thread, before that thread takes its first job: CUDA graph
+        trees are kept per thread (``torch/_inductor/cudagraph_trees.py``), so graphs captured in another thread
+        would be captured again by the first job.
+        """
+        if self.state == "ready":
+            return
+        from ..model.acceleration import failure_reason
+        from ..model.compiled import compile_and_warm
+
+        try:
+            if (mode := self.compile.mode) is not None:
+                self.compile = compile_and_warm(self.stack, mode, self.compile.backend, self._compile_cache)
+        except Exception as exc:  # e.g. an unusable cache folder: compiling is never the reason a job fails
+            vars(self.stack.transformer).pop("denoise", None)
+            self.compile = replace(self.compile, state="eager-fallback", reason=failure_reason(exc))
+            log.warning("The DiT's warm-up failed (%s); running it eagerly", self.compile.reason)
+        finally:
+            self.state = "ready"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiffV2MEngine:
         """Load the configured weights (and CLIP) once and place them on the configured device.
 
         ``settings`` also chooses the sampler, an override of the level-1 wiring
-        (``emotion_source``), the DiT's precision and a ``torch.compile`` mode for CUDA.
+        (``emotion_source``), the DiT's precision and its ``torch.compile`` mode (compiled later, in ``warm_up``).
         """
         check_sampler(settings.sampler)  # before loading any weights
         if not settings.weights:
             raise WeightsError("No Diff-V2M weights are configured; set DIFFV2M_WEIGHTS to a weights folder or file.")
         from ..model.acceleration import prepare_for_inference, resolve_precision
+        from ..model.compiled import CACHE_FOLDER, resolve_compile_mode
         from ..model.io.loading import load_weights
 
         device = settings.resolved_device()
-        try:
-            resolve_precision(settings.precision, device)  # refused before any weights load
+        try:  # both refused before any weights load
+            resolve_precision(settings.precision, device)
+            compile_mode = resolve_compile_mode(settings.compile_mode, device)
         except ValueError as exc:
             raise WeightsError(str(exc)) from exc
 
         stack = load_weights(
             settings.weights, settings.allow_download, settings.cache_dir, settings.use_ema, settings.emotion_source
         )
-        prepare_for_inference(stack, device, settings.precision, compile_mode=settings.compile_mode)
+        prepare_for_inference(stack, device, settings.precision)
         clip = load_clip(settings)
-        return cls(stack, device, clip, settings.sampler, settings.window_batch)
+        return cls(
+            stack,
+            device,
+            clip,
+            settings.sampler,
+            settings.window_batch,
+            compile_mode=compile_mode,
+            compile_backend=settings.compile_backend,
+            compile_cache=Path(settings.cache_dir) / CACHE_FOLDER,
+        )
 
     def describe(self) -> dict[str, object]:
         info = self.stack.info
@@ -162,6 +216,8 @@ class DiffV2MEngine:
             "emotion_source": info.emotion_source,
             "window_seconds": round(self.stack.window_seconds, 3),
             "window_batch": self.window_batch,
+            "state": self.state,
+            "compile": self.compile.as_dict(),
         }
 
     def _range_features(self, features: VideoFeatures, overrides: EmotionConditioning) -> tuple[Any, bool]:
@@ -193,6 +249,7 @@ class DiffV2MEngine:
 
         from ..model.longform import generate_range
 
+        self.warm_up()  # at once when the registry has run it (it does, before the first job)
         # duration, steps and preset: checked by job_request.validate
         sampler, steps, preset = resolve_sampling(request.preset, request.steps, self.sampler)
         guidance = self.stack.info.default_guidance if request.guidance is None else float(request.guidance)

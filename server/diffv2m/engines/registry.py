@@ -3,7 +3,11 @@
 ``auto`` means Diff-V2M when weights are configured and the embedded composer
 otherwise. Engines are built on first use and kept for the life of the process
 (loading Diff-V2M's weights takes seconds to minutes; a job must not pay it).
-``describe`` answers ``/health`` without loading anything.
+The server builds the one ``auto`` picks in its job worker thread at start, then
+warms it up (compiles the DiT: ``DiffV2MEngine.warm_up``); jobs that arrive
+meanwhile wait in the queue. ``describe`` answers ``/health`` without loading
+anything, and without waiting: the Diff-V2M engine's ``state`` is ``loading``,
+then ``warming``, then ``ready``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class EngineRegistry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engines: dict[str, Engine] = {}
+        self._loading: str | None = None  # the engine being built (for /health)
         self._lock = threading.Lock()
 
     def resolve(self, name: str) -> str:
@@ -47,8 +52,15 @@ class EngineRegistry:
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
-                engine = self._build(key)
-                self._engines[key] = engine
+                self._loading = key
+                try:
+                    engine = self._build(key)
+                finally:
+                    self._loading = None
+                self._engines[key] = engine  # /health describes it from here on, "warming" until warm_up is done
+                warm_up = getattr(engine, "warm_up", None)  # the composer has nothing to warm
+                if warm_up is not None:
+                    warm_up()
             return engine
 
     def _build(self, key: str) -> Engine:
@@ -93,6 +105,8 @@ class EngineRegistry:
         reason = self.unavailable_reason()
         diff: dict[str, Any] = {"available": reason is None, "weights": self.settings.weights}
         diff["loaded"] = DIFFV2M in self._engines
+        if self._loading == DIFFV2M:
+            diff["state"] = "loading"
         if reason:
             diff["reason"] = reason
         engines[DIFFV2M] = diff

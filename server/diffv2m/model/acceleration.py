@@ -3,9 +3,9 @@
 * CUDA: the DiT in bfloat16 (``PRECISIONS``: an fp32 residual stream around
   bf16 matmul inputs, fp16 and fp32 selectable; FP8 refused), TF32 matmuls for
   what stays float32, SDPA picks the fused flash/memory-efficient kernels
-  (every attention here is one plain SDPA call), and optionally
-  ``torch.compile`` of the DiT — ``"reduce-overhead"`` adds CUDA graphs,
-  which matter at batch 2 where a step is ~700 small kernel launches.
+  (every attention here is one plain SDPA call); ``compile_denoise`` compiles
+  the DiT's per-step call (which mode a device gets, and the persistent cache:
+  ``compiled.py``).
 * CPU / MPS: float32, eager.
 
 The sampler loop never reads device values (t is a host float), so nothing
@@ -61,7 +61,6 @@ def prepare_for_inference(
     stack: DiffV2M,
     device: str,
     precision: str | None = None,
-    compile_mode: str | None = None,
 ) -> DiffV2M:
     """Move ``stack`` to ``device`` with the DiT in ``precision`` (``PRECISIONS``; default: bf16 on CUDA, else fp32)."""
     dtype, residual = resolve_precision(precision, device)
@@ -70,26 +69,37 @@ def prepare_for_inference(
         torch.backends.cudnn.allow_tf32 = True
     stack.to(device, dit_dtype=dtype).eval()
     stack.transformer.residual_dtype = residual
-    if compile_mode and device.startswith("cuda"):
-        compile_denoise(stack, compile_mode)
     return stack
 
 
-def compile_denoise(stack: DiffV2M, mode: str, backend: str = "inductor") -> bool:
-    """Compile the per-step ``denoise`` (what a sampler calls; ``prepare`` runs once per run and stays eager).
+def compile_denoise(stack: DiffV2M, mode: str, backend: str = "inductor") -> str | None:
+    """Compile the per-step ``denoise`` (what a sampler calls; ``prepare`` runs once per run and stays eager)
+    and warm it up; returns None, or why it fell back to eager (logged).
 
     The compiled function shadows the method on this one module, so the module itself, its weights and its
-    ``prepare``/``forward`` stay as they are. Returns False (eager, reason logged) if compiling fails.
+    ``prepare``/``forward`` stay as they are.
     """
     dit = stack.transformer
     try:
         dit.denoise = torch.compile(dit.denoise, mode=mode, backend=backend)
         warm_up(stack)
     except Exception as exc:  # compile is an optimisation: never the reason a generation fails
-        log.warning("torch.compile failed (%s); running the DiT eagerly", exc)
+        reason = failure_reason(exc)
+        log.warning("torch.compile failed (%s); running the DiT eagerly", reason)
         vars(dit).pop("denoise", None)
-        return False
-    return True
+        return reason
+    return None
+
+
+def failure_reason(exc: BaseException, limit: int = 500) -> str:
+    """One line for /health: the exception and what caused it (dynamo wraps a backend's error in
+    ``BackendCompilerFailed``, whose own message ends where the cause's begins)."""
+    parts = []
+    while exc is not None and len(parts) < 3:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        parts.append(f"{type(exc).__name__}: {lines[0] if lines else 'no message'}")
+        exc = getattr(exc, "inner_exception", None) or exc.__cause__
+    return " <- ".join(parts)[:limit]
 
 
 @torch.no_grad()
