@@ -65,7 +65,9 @@ def test_twenty_jobs_all_finish(ray_server, short_clip):
 
 
 def test_cancel_mid_job_stops_it_on_the_worker(ray_server, short_clip):
-    response = ray_server.submit(path=str(short_clip), end=3.0, seed=5, engine="default", takes=3)
+    # 60 s of music, three takes: seconds of work on the actor, so the cancel lands mid-job even with
+    # the clip's features already cached (a 3 s job could end between two polls of /health).
+    response = ray_server.submit(path=str(short_clip), end=3.0, duration=60.0, seed=5, engine="default", takes=3)
     job_id = response.json()["id"]
     _running_worker(ray_server, job_id)
     assert ray_server.http.delete(f"{ray_server.url}/jobs/{job_id}", timeout=10).status_code == 200
@@ -77,10 +79,10 @@ def test_cancel_mid_job_stops_it_on_the_worker(ray_server, short_clip):
 
 
 def test_killed_worker_job_retried_and_no_job_lost(ray_server, short_clip):
-    ids = [
-        ray_server.submit(path=str(short_clip), end=3.0, seed=seed, engine="default", takes=2).json()["id"]
-        for seed in range(4)
-    ]
+    ids = []
+    for seed in range(4):  # 60 s of music each: the kill lands mid-job (see the cancel test)
+        job = ray_server.submit(path=str(short_clip), end=3.0, duration=60.0, seed=seed, engine="default", takes=2)
+        ids.append(job.json()["id"])
     victim = _running_worker(ray_server, ids[0])
     os.kill(victim["pid"], signal.SIGKILL)
     view, seen = ray_server.wait(ids[0], timeout=240)
