@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from composer_checks import detect_onsets, ending_drop, recall, shared_onsets
+from composer_checks import detect_onsets, ending_drop, loudness_range, recall, shared_onsets, short_term_loudness
 
 from diffv2m.engines.composer.style import TABLE
 
@@ -39,12 +39,12 @@ def scores(photo_clip, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def slow_scores(photo_clip, tmp_path_factory) -> dict:
-    """The slow moods, two takes each, on the accelerating clip: their narrow tempo ranges leave both
-    takes the same grid there, so only the playing can tell them apart."""
-    folder = tmp_path_factory.mktemp("footage-slow-scores")
+def accelerating_scores(photo_clip, tmp_path_factory) -> dict:
+    """Every mood, two takes each, on the accelerating clip. The slow moods' narrow tempo ranges leave
+    both takes the same grid there, so only the playing can tell their takes apart."""
+    folder = tmp_path_factory.mktemp("footage-accelerating-scores")
     clip = photo_clip("accelerating")
-    return {m: cli(clip.path, folder / f"{m}.wav", folder / "cache", m) for m in ("calm", "sad", "mysterious")}
+    return {mood: cli(clip.path, folder / f"{mood}.wav", folder / "cache", mood) for mood in TABLE}
 
 
 def audio_of(take: dict) -> np.ndarray:
@@ -75,14 +75,26 @@ def test_ending_rings_out_to_silence(scores):
 
 
 @pytest.mark.parametrize("clip", ["irregular", "accelerating"])
-def test_takes_are_alternatives(scores, slow_scores, photo_clip, clip):
+def test_takes_are_alternatives(scores, accelerating_scores, photo_clip, clip):
     """Two takes share under 70 % of their onsets (+-30 ms, hits on cuts aside), on every mood."""
     cuts = photo_clip(clip).cut_times
     shares = {}
-    for mood, summary in (scores if clip == "irregular" else slow_scores).items():
+    for mood, summary in (scores if clip == "irregular" else accelerating_scores).items():
         first, second = summary["takes"]
         shares[mood] = shared_onsets(detect_onsets(audio_of(first)), detect_onsets(audio_of(second)), cuts)
     assert max(shares.values()) < 0.7, shares
+
+
+def test_every_mood_builds_into_the_fast_cutting(accelerating_scores):
+    """Where the picture's pace changes: >= 5 LU of range and >= 3 LU more in the last third than the first."""
+    figures = {}
+    for mood, summary in accelerating_scores.items():
+        for take in summary["takes"]:
+            audio = audio_of(take)
+            loudness = short_term_loudness(audio)
+            third = loudness.size // 3
+            figures[mood, take["seed"]] = (loudness_range(audio), loudness[-third:].mean() - loudness[:third].mean())
+    assert all(spread >= 5.0 and build >= 3.0 for spread, build in figures.values()), figures
 
 
 def test_auto_hears_the_sunny_meadow_as_happy_or_calm(bigbuckbunny, tmp_path):

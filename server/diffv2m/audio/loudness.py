@@ -108,9 +108,12 @@ def measure_loudness(audio: np.ndarray, sr: int) -> tuple[float, float]:
     return integrated_loudness(audio, sr), to_db(true_peak(audio))
 
 
-def remove_dc(audio: np.ndarray, sr: int) -> np.ndarray:
-    """A float32 copy with each channel's mean removed, then high-passed at 10 Hz for slow drifts."""
-    channels = np.array(_as_channels(audio), dtype=np.float32, copy=True)
+def remove_dc(audio: np.ndarray, sr: int, overwrite: bool = False) -> np.ndarray:
+    """A float32 copy with each channel's mean removed, then high-passed at 10 Hz for slow drifts.
+
+    ``overwrite``: work in ``audio`` itself when it is float32 already (its owner needs it no more).
+    """
+    channels = np.array(_as_channels(audio), dtype=np.float32, copy=None if overwrite else True)
     channels -= channels.mean(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
     if channels.shape[-1] > 3 * sr // 10:
         sos = signal.butter(2, 10.0, btype="highpass", fs=sr, output="sos")
@@ -181,11 +184,15 @@ def normalise_loudness(
 
 
 def normalise_and_measure(
-    audio: np.ndarray, sr: int, target_lufs: float = -14.0, true_peak_db: float = -1.0
+    audio: np.ndarray, sr: int, target_lufs: float = -14.0, true_peak_db: float = -1.0, overwrite: bool = False
 ) -> tuple[np.ndarray, float, float]:
-    """:func:`normalise_loudness` plus the result's (LUFS, dBTP), measured on the way (no extra pass)."""
+    """:func:`normalise_loudness` plus the result's (LUFS, dBTP), measured on the way (no extra pass).
+
+    ``overwrite``: ``audio`` may be changed in place (a renderer's own mix): one full-length copy
+    fewer, 212 MB on a 10-minute stereo score.
+    """
     squeeze = np.asarray(audio).ndim == 1
-    channels = fade_edges(remove_dc(audio, sr), sr)
+    channels = fade_edges(remove_dc(audio, sr, overwrite), sr)
     loudness = integrated_loudness(channels, sr)
     if not math.isfinite(loudness):
         silent = np.zeros_like(channels)

@@ -131,7 +131,7 @@ class ComposerEngine:
         audio, orchestra = self.render_score(score, grid, style, request.seed, request.num_samples, progress)
         release_tail(audio, LAST_HIT, SAMPLE_RATE)
         progress("normalising", 0.0)
-        audio, lufs, peak = normalise_and_measure(audio, SAMPLE_RATE)
+        audio, lufs, peak = normalise_and_measure(audio, SAMPLE_RATE, overwrite=True)  # the mix is ours
         progress("normalising", 1.0)
         return GenerationResult(
             audio=np.ascontiguousarray(audio, dtype=np.float32),

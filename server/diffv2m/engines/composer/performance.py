@@ -23,7 +23,7 @@ from .grid import BeatGrid
 from .timeline import Bar, Note
 
 BUSY_CUT_RATE = 0.6  # cuts per second that count as the fastest cutting
-QUIET_GAIN, LOUD_GAIN = 0.35, 1.0  # velocity scale at intensity 0 and 1
+QUIET_GAIN, LOUD_GAIN = 0.25, 1.0  # velocity scale at intensity 0 and 1 (0.35 left the accelerating clip under 5 LU)
 BUILD_BARS = 2  # bars of crescendo into a more intense section
 PHRASE_SWELL = (0.92, 0.97, 1.03, 1.0)  # velocity scale of the four bars of a phrase
 # Timing spread per part (seconds, one standard deviation; clipped at MAX_SHIFT) and velocity spread.
