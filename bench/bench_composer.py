@@ -31,8 +31,7 @@ from diffv2m.audio.loudness import normalise_and_measure
 from diffv2m.emotion import PRESETS
 from diffv2m.engines.base import SAMPLE_RATE, GenerationRequest
 from diffv2m.engines.composer import ComposerEngine
-from diffv2m.engines.composer.arrangement import arrange
-from diffv2m.engines.composer.grid import fit_grid
+from diffv2m.engines.composer.engine import compose
 from diffv2m.engines.composer.sounds import NOTE_CACHE
 from diffv2m.engines.composer.style import choose_style
 from diffv2m.features.types import VideoFeatures
@@ -66,16 +65,9 @@ def timed(function, *args):
 def compose_and_render(
     engine: ComposerEngine, features: VideoFeatures, emotion: str, seed: int, duration: float
 ) -> np.ndarray:
+    """What ``generate`` does before normalising: the grid, the score and the mix (engine.compose, render_score)."""
     style = choose_style(PRESETS[emotion], seed)
-    grid = fit_grid(
-        features.event_times,
-        features.event_strengths,
-        features.cut_times,
-        duration,
-        (style.tempo_low, style.tempo_target, style.tempo_high),
-        style.half_time,
-    )
-    score = arrange(grid, features, style, seed, duration)
+    grid, score = compose(features, style, seed, duration)
     samples = round(duration * SAMPLE_RATE)
     return engine.render_score(score, grid, style, seed, samples, lambda s, f: None)[0]
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ...audio.loudness import normalise_and_measure
 from ...errors import InputError
+from ...features.types import VideoFeatures
 from ..base import SAMPLE_RATE, GenerationRequest, GenerationResult, ProgressFn
 from .arrangement import LAST_HIT, Score, arrange
 from .grid import BeatGrid, fit_grid
@@ -61,6 +62,29 @@ def accent_curve(notes: list[Note], duration: float) -> np.ndarray:
         index = min(seconds - 1, sample // SAMPLE_RATE)
         curve[index] = max(curve[index], value)
     return curve
+
+
+def compose(
+    features: VideoFeatures, style: Style, seed: int, duration: float, progress: ProgressFn | None = None
+) -> tuple[BeatGrid, Score]:
+    """The grid (fitted to the picture's events and cuts, tempo changes ramped) and the score on it."""
+    events = np.asarray(features.event_times, np.float64)
+    strengths = np.asarray(features.event_strengths, np.float64)
+    if strengths.size != events.size:
+        strengths = np.ones(events.size)
+    inside = (events >= 0.0) & (events < duration)
+    grid = fit_grid(
+        events[inside],
+        strengths[inside],
+        np.asarray(features.cut_times, np.float64),
+        duration,
+        (style.tempo_low, style.tempo_target, style.tempo_high),
+        style.half_time,
+    )
+    ramp_tempo_changes(grid.sections, style.tempo_low, style.tempo_high)
+    if progress is not None:
+        progress("generating", 0.1)
+    return grid, arrange(grid, features, style, seed, duration)
 
 
 class ComposerEngine:
@@ -111,22 +135,7 @@ class ComposerEngine:
         progress("generating", 0.0)
         features = request.features
         style = choose_style(request.emotion, request.seed)
-        events = np.asarray(features.event_times, np.float64)
-        strengths = np.asarray(features.event_strengths, np.float64)
-        if strengths.size != events.size:
-            strengths = np.ones(events.size)
-        inside = (events >= 0.0) & (events < duration)
-        grid = fit_grid(
-            events[inside],
-            strengths[inside],
-            np.asarray(features.cut_times, np.float64),
-            duration,
-            (style.tempo_low, style.tempo_target, style.tempo_high),
-            style.half_time,
-        )
-        ramp_tempo_changes(grid.sections, style.tempo_low, style.tempo_high)
-        progress("generating", 0.1)
-        score = arrange(grid, features, style, request.seed, duration)
+        grid, score = compose(features, style, request.seed, duration, progress)
         progress("generating", 0.2)
         audio, orchestra = self.render_score(score, grid, style, request.seed, request.num_samples, progress)
         release_tail(audio, LAST_HIT, SAMPLE_RATE)
