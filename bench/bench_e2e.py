@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import requests
+from served import Served
 
 from diffv2m.benchmark.videos import demo_clip_spec, write_clip
 from diffv2m.engines.registry import EngineRegistry
@@ -85,20 +85,10 @@ def time_pipeline(clip: Path, engine: str, settings: Settings, repeats: int) -> 
 
 
 def time_http(clip: Path, repeats: int) -> dict:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     cache_dir = Path(tempfile.mkdtemp(prefix="diffv2m-bench-"))
-    command = [sys.executable, "-m", "diffv2m", "serve", "--port", str(port), "--cache-dir", str(cache_dir)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    server = Served(cache_dir / "cache", log=cache_dir / "server.log")
+    cache_dir, url = server.cache, server.url
     try:
-        for _ in range(600):
-            try:
-                requests.get(f"{url}/health", timeout=30)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
         times = []
         for k in range(repeats + 1):
             shutil.rmtree(cache_dir / "features", ignore_errors=True)  # no feature-cache hits
@@ -112,9 +102,8 @@ def time_http(clip: Path, repeats: int) -> dict:
                 times.append(time.perf_counter() - began)
         return {"median_s": statistics.median(times), "runs_s": [round(t, 3) for t in times], "wav_bytes": len(wav)}
     finally:
-        server.terminate()
-        server.wait(30)
-        shutil.rmtree(cache_dir, ignore_errors=True)
+        server.stop()
+        shutil.rmtree(cache_dir.parent, ignore_errors=True)
 
 
 def time_cli(clip: Path) -> dict:

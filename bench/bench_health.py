@@ -19,9 +19,7 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,14 +29,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import requests
+from served import Served
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> int:
@@ -58,19 +51,10 @@ def main() -> int:
         copy = work / f"clip{index}.mp4"
         shutil.copyfile(clip, copy)
         copies.append(copy)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(REPO / "server")}
-    command = [sys.executable, "-m", "diffv2m", "serve", "--port", str(port), "--cache-dir", str(work / "cache")]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Served(work / "cache", env=env, log=work / "server.log")
+    url = server.url
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/health", timeout=60).ok:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.2)
         idle = []
         for _ in range(20):
             began = time.perf_counter()
@@ -111,8 +95,7 @@ def main() -> int:
         stop.set()
         poller.join()
     finally:
-        server.terminate()
-        server.wait(30)
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
     ms = sorted(1000 * t for t in latencies)
     report = {

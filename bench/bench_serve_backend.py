@@ -19,50 +19,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
 import requests
+from served import Served
 
 from diffv2m.benchmark.videos import ClipSpec, periodic_events, write_clip
 
 POLL_S = 0.02
-START_TIMEOUT_S = 180.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
+class Server(Served):
     def __init__(self, cache: Path, root: Path, *extra: str) -> None:
-        self.cache, self.port = cache, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "diffv2m", "serve", "--port", str(self.port), "--cache-dir", str(cache)]
-        command += ["--allowed-root", str(root), "--log-level", "warning", *extra]
         env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
         env.pop("DIFFV2M_WEIGHTS", None)
-        self.log = (cache.parent / f"{cache.name}.log").open("wb")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if requests.get(f"{self.url}/health", timeout=30).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        tail = Path(self.log.name).read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"server {' '.join(command)} did not start:\n{tail}")
+        super().__init__(cache, "--allowed-root", str(root), "--log-level", "warning", *extra, env=env)
 
     def job(self, clip: Path, seconds: float, seed: int) -> dict[str, float]:
         """One job, start to end: the client's wall time and the server's own times (s)."""
@@ -86,16 +61,6 @@ class Server:
             "queued_s": record["started"] - record["created"],
             "run_s": record["finished"] - record["started"],
         }
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.log.close()
 
 
 def main() -> None:
