@@ -156,8 +156,9 @@ def test_regenerate_with_another_emotion_then_ctrl_z(window):
 
 def test_ctrl_z_while_the_score_is_made_leaves_the_take_to_undo_after(window):
     """Ctrl+Z before the take is placed undoes the step before it; once placed, Ctrl+Z removes it."""
-    fresh(window)
-    fresh(window)  # the step an early Ctrl+Z goes back to is then a fresh scene too
+    # The 45 s one-shot scene: its job lasts long enough that the warning is seen while it runs.
+    fresh(window, long=True)
+    fresh(window, long=True)  # the step an early Ctrl+Z goes back to is then a fresh scene too
     generate_at, _ = window.panel_buttons("undo-early-idle")
     window.click(*generate_at)
     window.wait_for(lambda s: s["active_job"], 10, "the job to start")
@@ -168,10 +169,11 @@ def test_ctrl_z_while_the_score_is_made_leaves_the_take_to_undo_after(window):
     warned_shot = window.screenshot("undo-while-running")
     still_running = window.state()["active_job"]
     placed = wait_idle(window)
-    if still_running:  # only the Ctrl+Z warning can replace the start's report while the job runs
-        assert not np.array_equal(report_area(window, before_shot), report_area(window, warned_shot)), (
-            "Ctrl+Z while the score is made must say what it undid"
-        )
+    assert still_running, "the job ended before the Ctrl+Z warning could be checked"
+    # While the job runs, only the Ctrl+Z warning can replace the start's report.
+    assert not np.array_equal(report_area(window, before_shot), report_area(window, warned_shot)), (
+        "Ctrl+Z while the score is made must say what it undid"
+    )
     assert len(takes(placed)) == 1, "the score still lands after an early Ctrl+Z"
     window.key("ctrl+z", at=SEQUENCER)
     undone = window.wait_for(lambda s: not takes(s), 10, "the undo of the take")
