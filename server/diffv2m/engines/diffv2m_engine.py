@@ -152,14 +152,14 @@ class DiffV2MEngine:
         """
         if self.state == "ready":
             return
-        from ..model.acceleration import failure_reason
+        from ..model.acceleration import failure_reason, run_eagerly
         from ..model.compiled import compile_and_warm
 
         try:
             if (mode := self.compile.mode) is not None:
                 self.compile = compile_and_warm(self.stack, mode, self.compile.backend, self._compile_cache)
         except Exception as exc:  # e.g. an unusable cache folder: compiling is never the reason a job fails
-            vars(self.stack.transformer).pop("denoise", None)
+            run_eagerly(self.stack)
             self.compile = replace(self.compile, state="eager-fallback", reason=failure_reason(exc))
             log.warning("The DiT's warm-up failed (%s); running it eagerly", self.compile.reason)
         finally:

@@ -86,9 +86,14 @@ def compile_denoise(stack: DiffV2M, mode: str, backend: str = "inductor") -> str
     except Exception as exc:  # compile is an optimisation: never the reason a generation fails
         reason = failure_reason(exc)
         log.warning("torch.compile failed (%s); running the DiT eagerly", reason)
-        vars(dit).pop("denoise", None)
+        run_eagerly(stack)
         return reason
     return None
+
+
+def run_eagerly(stack: DiffV2M) -> None:
+    """Drop a compiled ``denoise`` (see ``compile_denoise``): the class's eager method shows again."""
+    vars(stack.transformer).pop("denoise", None)
 
 
 def failure_reason(exc: BaseException, limit: int = 500) -> str:
