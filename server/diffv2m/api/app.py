@@ -33,7 +33,7 @@ from .store import JobRecord, JobStore
 log = logging.getLogger("diffv2m.api")
 MB = 1024 * 1024
 SOURCE_CHECK_THREADS = 1  # submissions checked at once; the rest wait. One: a second thread only fought the
-# event loop for the GIL (bench_health --posts 45: /health worst 174-318 ms with two, 170-206 ms with one)
+# event loop for the GIL (bench_health --posts 45: /health worst 174-318 ms with two, 170-255 ms with one)
 
 
 class Guard:
